@@ -1,0 +1,207 @@
+"""Settings, read from the environment. Every variable is listed in deploy/.env.example."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "true", "yes", "on")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+
+# Uploads, indexes, the local database and the local secret key all live here.
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+MEDIA_ROOT = DATA_DIR / "uploads"
+INDEX_DIR = DATA_DIR / "indexes"
+
+
+def read_secret_key() -> str:
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
+    # Local runs only: a key generated once and kept out of the repository.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = read_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ingestion",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+
+def read_databases() -> dict:
+    url = env_str("DATABASE_URL")
+    if url and not url.startswith("sqlite"):
+        return {"default": dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # The web server and the worker write to the same file: WAL and a busy
+    # timeout keep them from failing with "database is locked".
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": dj_database_url.parse(url)["NAME"] if url else DATA_DIR / "db.sqlite3",
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A file, not memory, so that a test's Celery worker can open it too.
+            "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
+        }
+    }
+
+
+DATABASES = read_databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ingestion:home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+
+# Uploads: files bigger than this are refused with a form error.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+# Django refuses a request with more files than this before our form sees it;
+# leave room above our own limit so the user gets our clearer message.
+DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES * 5
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Embedding: empty means the bundled all-MiniLM-L6-v2; any sentence-transformers
+# model name or local path works where the model can be loaded.
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
+EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "torch")  # torch | onnx
+EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "")  # empty: cuda when available, else cpu
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
+
+# Chunking, in the embedder's own tokens; capped at what the model reads.
+CHUNK_TOKENS = env_int("CHUNK_TOKENS", 200)
+CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 30)
+
+# Ingestion
+INGEST_PAGE_BATCH = env_int("INGEST_PAGE_BATCH", 16)
+INGEST_TIME_LIMIT = env_int("INGEST_TIME_LIMIT", 3600)  # seconds per document
+# A document whose worker has not reported progress for this long is taken over.
+INGEST_STALE_AFTER = env_int("INGEST_STALE_AFTER", 300)
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
+INGEST_SWEEP_INTERVAL = env_int("INGEST_SWEEP_INTERVAL", 60)  # seconds between sweeps for lost documents
+INDEX_LOCK_TIMEOUT = env_int("INDEX_LOCK_TIMEOUT", 600)
+
+# Celery
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "docqa")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Each pool process loads the embedding model when it starts, which takes a few seconds.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
+# An unacknowledged message is delivered again after this long, so it must
+# outlast the longest document.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": INGEST_TIME_LIMIT + 600}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    broker_folder = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "data_folder_in": str(broker_folder / "queue"),
+        "data_folder_out": str(broker_folder / "queue"),
+        "processed_folder": str(broker_folder / "processed"),
+        "store_processed": False,
+    }
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # pypdf warns about every quirk of a malformed file; we report what matters.
+        "pypdf": {"level": "ERROR"},
+        "httpx": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,66 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from . import indexing, services
+from .models import Corpus, Document
+
+
+@admin.register(Corpus)
+class CorpusAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "document_count", "embedding_model", "created_at"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+    actions = ["rebuild_index"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(document_count=Count("documents"))
+
+    @admin.display(ordering="document_count")
+    def document_count(self, corpus: Corpus) -> int:
+        return corpus.document_count
+
+    @admin.action(description="Rebuild the search index from the database")
+    def rebuild_index(self, request, queryset) -> None:
+        for corpus in queryset:
+            count = indexing.rebuild_corpus_index(corpus)
+            self.message_user(request, f"{corpus}: index rebuilt with {count} vectors.")
+
+    def delete_model(self, request, corpus: Corpus) -> None:
+        self.delete_queryset(request, Corpus.objects.filter(pk=corpus.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for corpus in queryset:
+            services.delete_corpus(corpus)
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "corpus", "file_type", "status", "pages_total", "chunks_total", "created_at"]
+    list_filter = ["status", "file_type", "corpus"]
+    search_fields = ["title", "original_name", "sha256"]
+    fields = [
+        "corpus", "title", "original_name", "source_url", "document_date", "file_type", "size", "sha256",
+        "status", "error", "warning", "pages_done", "pages_total", "chunks_done", "chunks_total",
+        "embedding_model", "attempts", "created_at", "started_at", "finished_at",
+        "parse_seconds", "embed_seconds", "index_seconds",
+    ]  # fmt: skip
+    editable = {"title", "source_url", "document_date"}
+    actions = ["retry"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [name for name in self.fields if name not in self.editable]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # documents come in through uploads, which store and hash the file
+
+    @admin.action(description="Retry the selected failed documents")
+    def retry(self, request, queryset) -> None:
+        retried = sum(services.retry_document(document) for document in queryset)
+        self.message_user(request, f"{retried} document(s) queued again.", messages.SUCCESS)
+
+    def delete_model(self, request, document: Document) -> None:
+        services.delete_document(document)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for document in queryset:
+            services.delete_document(document)

@@ -1,0 +1,55 @@
+"""Token-aware chunking with semantic-text-splitter, counted by the embedder's own tokenizer."""
+
+import re
+from dataclasses import dataclass
+
+from semantic_text_splitter import MarkdownSplitter, TextSplitter
+from tokenizers import Tokenizer
+
+# A line break on its own is usually a wrapped line inside a sentence; the splitter
+# would rank it above a sentence end. Blank lines still separate paragraphs.
+SINGLE_NEWLINE = re.compile(r"(?<!\n)\n(?!\n)")
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    text: str
+    start: int  # character offsets into the text that was split
+    end: int
+    token_count: int  # word pieces, without the model's special tokens
+
+
+class Chunker:
+    """Splits text into chunks of at most max_tokens, cut at the largest semantic unit that fits."""
+
+    def __init__(self, tokenizer: Tokenizer, *, max_tokens: int, overlap_tokens: int) -> None:
+        if not 0 <= overlap_tokens < max_tokens:
+            raise ValueError("overlap_tokens must be smaller than max_tokens")
+        # A private copy: the model's tokenizer may truncate or pad, which would hide long chunks.
+        self.tokenizer = Tokenizer.from_str(tokenizer.to_str())
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.max_tokens = max_tokens
+        self.text_splitter = TextSplitter.from_huggingface_tokenizer(self.tokenizer, max_tokens, overlap=overlap_tokens)
+        self.markdown_splitter = MarkdownSplitter.from_huggingface_tokenizer(
+            self.tokenizer, max_tokens, overlap=overlap_tokens
+        )
+
+    def split(self, text: str, *, is_markdown: bool = False) -> list[TextChunk]:
+        if is_markdown:
+            pieces = self.markdown_splitter.chunk_indices(text)
+        else:
+            # Same length as the text, so offsets found here hold for the text itself.
+            pieces = self.text_splitter.chunk_indices(SINGLE_NEWLINE.sub(" ", text))
+        pieces = [(start, len(piece)) for start, piece in pieces if piece.strip()]
+        texts = [text[start : start + length] for start, length in pieces]
+        counts = self.count_tokens(texts)
+        return [
+            TextChunk(text=chunk_text, start=start, end=start + length, token_count=count)
+            for (start, length), chunk_text, count in zip(pieces, texts, counts, strict=True)
+        ]
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]

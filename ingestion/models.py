@@ -1,0 +1,147 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from . import embeddings, filetypes
+
+
+def default_embedding_model() -> str:
+    return embeddings.model_name(settings.EMBEDDING_MODEL)
+
+
+class Corpus(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    # Every vector in a corpus comes from one model, so that its index can be searched.
+    embedding_model = models.CharField(max_length=300, default=default_embedding_model)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "corpora"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("ingestion:corpus", args=[self.slug])
+
+
+class DocumentQuerySet(models.QuerySet):
+    def ready(self) -> "DocumentQuerySet":
+        return self.filter(status=Document.Status.READY)
+
+    def active(self) -> "DocumentQuerySet":
+        return self.filter(status__in=Document.ACTIVE_STATUSES)
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PARSING = "parsing"
+        EMBEDDING = "embedding"
+        READY = "ready"
+        FAILED = "failed"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.PARSING, Status.EMBEDDING)
+    FILE_TYPES = [(t, t) for t in (*filetypes.EXTENSIONS, filetypes.UNSUPPORTED)]
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=500, blank=True)
+    original_name = models.CharField(max_length=500)  # shown to people; never used as a path
+    file = models.FileField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    file_type = models.CharField(max_length=20, choices=FILE_TYPES)
+    size = models.BigIntegerField()
+    source_url = models.URLField(max_length=1000, blank=True)
+    document_date = models.DateField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    pages_total = models.PositiveIntegerField(default=0)
+    pages_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)  # why it failed, in words a user understands
+    warning = models.TextField(blank=True)  # ready, but something was skipped
+    embedding_model = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    parse_seconds = models.FloatField(null=True, blank=True)
+    embed_seconds = models.FloatField(null=True, blank=True)
+    index_seconds = models.FloatField(null=True, blank=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "sha256"], name="one_document_per_content_per_corpus"),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    def get_absolute_url(self) -> str:
+        return reverse("ingestion:document", args=[self.pk])
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.original_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        """Parsing fills the first fifth of the bar, embedding the rest (it takes longer)."""
+        if self.status == self.Status.READY:
+            return 100
+        if self.status == self.Status.PARSING and self.pages_total:
+            return round(20 * self.pages_done / self.pages_total)
+        if self.status == self.Status.EMBEDDING and self.chunks_total:
+            return 20 + round(80 * self.chunks_done / self.chunks_total)
+        return 0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Time left while embedding, from the rate so far; None when there is no rate to go by."""
+        if self.status != self.Status.EMBEDDING or not self.chunks_done or not self.started_at:
+            return None
+        embedding_for = (timezone.now() - self.started_at).total_seconds() - (self.parse_seconds or 0)
+        if embedding_for <= 0:
+            return None
+        return (self.chunks_total - self.chunks_done) * embedding_for / self.chunks_done
+
+    @property
+    def processing_seconds(self) -> float | None:
+        if not (self.started_at and self.finished_at):
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    page = models.PositiveIntegerField(null=True, blank=True)  # 1-based, PDFs only
+    char_start = models.PositiveIntegerField()  # offsets into the page's extracted text
+    char_end = models.PositiveIntegerField()
+    token_count = models.PositiveIntegerField()
+    vector = models.BinaryField(null=True)  # float32 bytes; the FAISS index is built from these
+
+    class Meta:
+        ordering = ["document", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="one_chunk_per_ordinal")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.ordinal}"

@@ -1,0 +1,235 @@
+"""Ingestion of one document: extract, chunk, embed, index, with progress written to its row."""
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import extract, filetypes, indexing
+from .chunking import Chunker
+from .embeddings import Encoder
+from .extract import ExtractionError
+from .models import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+Status = Document.Status
+
+FILE_MISSING = "The uploaded file is missing from the server's storage. Delete this document and upload it again."
+GENERIC_FAILURE = (
+    "Something went wrong while processing this file. Try again; if it fails again, the file may be damaged."
+)
+NO_TEXT = {
+    filetypes.PDF: (
+        "No text could be found in this PDF. It looks like a scanned document, and reading text "
+        "from images (OCR) is not supported yet."
+    ),
+    filetypes.HTML: "This web page has no visible text.",
+}
+NO_TEXT_OTHER = "This file contains no text."
+ALL_PAGES_UNREADABLE = "None of the pages of this PDF could be read; it may be damaged."
+TIME_LIMIT = "Processing took longer than the {limit} limit for one document and was stopped."
+GAVE_UP = "Processing stopped unexpectedly {attempts} times, so we gave up. The file may be too large or damaged."
+
+
+class DocumentGone(Exception):
+    """The document was deleted, or another worker took it over, while we worked on it."""
+
+
+class OutOfTime(Exception):
+    """The document took longer than the time limit."""
+
+
+def check_time(deadline: float) -> None:
+    # Checked between pages and between groups of chunks; Celery's hard limit
+    # kills the process if a single step hangs.
+    if time.monotonic() > deadline:
+        raise OutOfTime
+
+
+def ingest_document(document_id: int) -> None:
+    """Runs the whole pipeline for one document; safe to call twice for the same id."""
+    document = claim(document_id)
+    if document is None:
+        return
+    try:
+        run_pipeline(document)
+    except DocumentGone:
+        log.info("document %s was deleted or taken over while processing; stopped", document_id)
+    except ExtractionError as exc:
+        fail(document, str(exc))
+    except OutOfTime:
+        fail(document, time_limit_message())
+    except Exception:
+        log.exception("document %s failed", document_id)
+        fail(document, GENERIC_FAILURE)
+
+
+def claim(document_id: int) -> Document | None:
+    """Takes a queued document, or one whose worker stopped reporting; None if there is nothing to do."""
+    now = timezone.now()
+    stalled = Q(status__in=[Status.PARSING, Status.EMBEDDING], heartbeat_at__lt=stale_before(now))
+    claimed = (
+        Document.objects.filter(Q(status=Status.QUEUED) | stalled, pk=document_id)
+        .update(status=Status.PARSING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
+                finished_at=None, error="", warning="", pages_done=0, chunks_done=0, chunks_total=0)
+    )  # fmt: skip
+    if not claimed:
+        return None  # already done, or another worker has it
+    document = Document.objects.select_related("corpus").get(pk=document_id)
+    if document.attempts > settings.INGEST_MAX_ATTEMPTS:
+        fail(document, GAVE_UP.format(attempts=document.attempts - 1))
+        return None
+    return document
+
+
+def time_limit_message() -> str:
+    limit = settings.INGEST_TIME_LIMIT
+    return TIME_LIMIT.format(limit=f"{round(limit / 60)}-minute" if limit >= 120 else f"{limit}-second")
+
+
+def stale_before(now=None):
+    return (now or timezone.now()) - timedelta(seconds=settings.INGEST_STALE_AFTER)
+
+
+def run_pipeline(document: Document) -> None:
+    encoder = indexing.encoder_for(document.corpus.embedding_model)
+    path = Path(document.file.path)
+    if not path.exists():
+        raise ExtractionError(FILE_MISSING)
+    if document.file_type not in filetypes.EXTENSIONS:
+        raise ExtractionError(filetypes.detect_file_type(path, document.original_name).problem)
+
+    started = time.monotonic()
+    deadline = started + settings.INGEST_TIME_LIMIT
+    discard_chunks(document)  # from an earlier attempt, if any
+    metadata = extract.read_metadata(path, document.file_type)
+    update(
+        document,
+        pages_total=metadata.page_count,
+        title=document.title or metadata.title,
+        document_date=document.document_date or metadata.date,
+        embedding_model=encoder.name,
+    )
+    warning = split_into_chunks(document, path, make_chunker(encoder), deadline)
+    update(document, status=Status.EMBEDDING, parse_seconds=time.monotonic() - started, warning=warning)
+
+    started = time.monotonic()
+    embed_chunks(document, encoder, deadline)
+    update(document, embed_seconds=time.monotonic() - started)
+
+    started = time.monotonic()
+    store = indexing.store_for(document.corpus_id)
+    # The lock spans the status change too, so a rebuild never misses a document that became ready.
+    with store.lock():
+        ids = indexing.add_document(document)
+        try:
+            update(document, status=Status.READY, finished_at=timezone.now(), index_seconds=time.monotonic() - started)
+        except DocumentGone:
+            store.remove(ids)
+            raise
+
+
+def make_chunker(encoder: Encoder) -> Chunker:
+    max_tokens = min(settings.CHUNK_TOKENS, encoder.max_tokens)
+    return Chunker(
+        encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=min(settings.CHUNK_OVERLAP_TOKENS, max_tokens // 2)
+    )
+
+
+def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline: float) -> str:
+    """Extracts and chunks page by page, saving chunks a batch of pages at a time; returns a warning."""
+    pending: list[Chunk] = []
+    empty_pages: list[int] = []
+    unreadable_pages: list[int] = []
+    ordinal = pages_done = 0
+    is_markdown = document.file_type == filetypes.MARKDOWN
+    for page in extract.iter_pages(path, document.file_type, batch_size=settings.INGEST_PAGE_BATCH):
+        check_time(deadline)
+        pages_done += 1
+        if page.is_unreadable:
+            unreadable_pages.append(page.number or pages_done)
+        elif not any(ch.isalnum() for ch in page.text):
+            empty_pages.append(page.number or pages_done)
+        for piece in chunker.split(page.text, is_markdown=is_markdown):
+            pending.append(
+                Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number,
+                      char_start=piece.start, char_end=piece.end, token_count=piece.token_count)
+            )  # fmt: skip
+            ordinal += 1
+        if pages_done % settings.INGEST_PAGE_BATCH == 0:
+            Chunk.objects.bulk_create(pending)
+            pending = []
+            update(document, pages_done=pages_done, chunks_total=ordinal)
+    Chunk.objects.bulk_create(pending)
+    update(document, pages_done=pages_done, chunks_total=ordinal)
+
+    if ordinal == 0:
+        if unreadable_pages and len(unreadable_pages) == pages_done:
+            raise ExtractionError(ALL_PAGES_UNREADABLE)
+        raise ExtractionError(NO_TEXT.get(document.file_type, NO_TEXT_OTHER))
+    return page_warning(pages_done, empty_pages, unreadable_pages)
+
+
+def page_warning(page_count: int, empty_pages: list[int], unreadable_pages: list[int]) -> str:
+    parts = []
+    if empty_pages:
+        parts.append(
+            f"{len(empty_pages)} of {page_count} pages have no text (scanned images?) and were skipped: "
+            f"{page_list(empty_pages)}."
+        )
+    if unreadable_pages:
+        parts.append(
+            f"{len(unreadable_pages)} of {page_count} pages could not be read and were skipped: "
+            f"{page_list(unreadable_pages)}."
+        )
+    return " ".join(parts)
+
+
+def page_list(pages: list[int], shown: int = 10) -> str:
+    listed = ", ".join(str(page) for page in pages[:shown])
+    return f"page {listed}" if len(pages) == 1 else f"pages {listed}" + (" and more" if len(pages) > shown else "")
+
+
+def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:
+    """Embeds the chunks in order, a group at a time, storing vectors and progress as it goes."""
+    group = encoder.batch_size * 4
+    for start in range(0, document.chunks_total, group):
+        check_time(deadline)
+        chunks = list(document.chunks.filter(ordinal__gte=start, ordinal__lt=start + group).only("pk", "text"))
+        vectors = encoder.encode([chunk.text for chunk in chunks])
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            chunk.vector = indexing.vector_to_bytes(vector)
+        Chunk.objects.bulk_update(chunks, ["vector"])
+        update(document, chunks_done=start + len(chunks))
+
+
+def update(document: Document, **fields) -> None:
+    """Writes fields and a heartbeat to the row, unless the row is gone or no longer ours."""
+    fields["heartbeat_at"] = timezone.now()
+    if not Document.objects.filter(pk=document.pk, attempts=document.attempts).update(**fields):
+        raise DocumentGone(document.pk)
+    for name, value in fields.items():
+        setattr(document, name, value)
+
+
+def fail(document: Document, message: str) -> None:
+    log.info("document %s failed: %s", document.pk, message)
+    updated = Document.objects.filter(pk=document.pk, attempts=document.attempts).update(
+        status=Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    if updated:
+        # Nothing half-done stays behind; the vectors only reach the index at the very end.
+        document.chunks.all().delete()
+
+
+def discard_chunks(document: Document) -> None:
+    """Removes a document's chunks from its index and the database."""
+    ids = list(document.chunks.values_list("pk", flat=True))
+    if ids:
+        indexing.remove_chunk_ids(document.corpus_id, ids)
+        document.chunks.all().delete()

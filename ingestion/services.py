@@ -1,0 +1,206 @@
+"""Documents in and out: upload, retry, delete, and putting lost work back in the queue."""
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import filetypes, indexing
+from .index import IndexBusy
+from .models import Chunk, Corpus, Document
+from .pipeline import stale_before, time_limit_message
+
+log = logging.getLogger(__name__)
+
+Status = Document.Status
+COPY_BUFFER = 1024 * 1024
+STORAGE_FAILED = "The server could not store this file (its disk may be full). Nothing was saved; try again later."
+
+
+class UploadError(Exception):
+    """An upload we could not store; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    document: Document
+    is_duplicate: bool
+
+
+def create_corpus(*, name: str, description: str = "", slug: str = "") -> Corpus:
+    """Creates a corpus with a slug made from its name, numbered if the name is taken."""
+    base = slugify(slug or name)[:90] or "corpus"
+    candidate, number = base, 1
+    while Corpus.objects.filter(slug=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return Corpus.objects.create(name=name, slug=candidate, description=description)
+
+
+def accept_upload(
+    *, file: IO[bytes], name: str, corpus: Corpus, uploaded_by=None, source_url: str = ""
+) -> UploadResult:
+    """Stores a file and queues it, or returns the document that already has the same content."""
+    incoming = Path(settings.MEDIA_ROOT) / "incoming"
+    try:
+        incoming.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=incoming)
+    except OSError as exc:
+        raise UploadError(STORAGE_FAILED) from exc
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest, size = copy_and_hash(file, out)
+        except OSError as exc:
+            raise UploadError(STORAGE_FAILED) from exc
+        existing = corpus.documents.filter(sha256=digest).first()
+        if existing:
+            return UploadResult(existing, is_duplicate=True)
+        return store_new_document(tmp, digest=digest, size=size, name=name, corpus=corpus,
+                                  uploaded_by=uploaded_by, source_url=source_url)  # fmt: skip
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def copy_and_hash(source: IO[bytes], out: IO[bytes]) -> tuple[str, int]:
+    if hasattr(source, "seek"):
+        source.seek(0)
+    hasher = hashlib.sha256()
+    size = 0
+    for block in iter(lambda: source.read(COPY_BUFFER), b""):
+        hasher.update(block)
+        out.write(block)
+        size += len(block)
+    out.flush()
+    os.fsync(out.fileno())
+    return hasher.hexdigest(), size
+
+
+def store_new_document(
+    tmp: Path, *, digest: str, size: int, name: str, corpus: Corpus, uploaded_by, source_url: str
+) -> UploadResult:
+    original_name = os.path.basename(name.replace("\\", "/")).strip()[:500] or "unnamed"
+    detection = filetypes.detect_file_type(tmp, original_name)
+    # The stored name comes from the content's hash, never from the user's file name.
+    relative = f"corpora/{corpus.pk}/{digest}{filetypes.EXTENSIONS.get(detection.file_type, '.bin')}"
+    final = Path(settings.MEDIA_ROOT) / relative
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise UploadError(STORAGE_FAILED) from exc
+    fields = {
+        "corpus": corpus,
+        "original_name": original_name,
+        "file": relative,
+        "sha256": digest,
+        "file_type": detection.file_type,
+        "size": size,
+        "source_url": source_url,
+        "uploaded_by": uploaded_by,
+        "queued_at": timezone.now(),
+    }
+    if not detection.is_supported:
+        fields |= {"status": Status.FAILED, "error": detection.problem, "finished_at": timezone.now()}
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(**fields)
+            if document.status == Status.QUEUED:
+                transaction.on_commit(lambda: enqueue(document.pk))
+    except IntegrityError:
+        # The same content arrived in another request a moment ago; that one stands.
+        return UploadResult(corpus.documents.get(sha256=digest), is_duplicate=True)
+    except Exception:
+        final.unlink(missing_ok=True)
+        raise
+    return UploadResult(document, is_duplicate=False)
+
+
+def enqueue(document_id: int) -> None:
+    from .tasks import ingest
+
+    try:
+        ingest.delay(document_id)
+    except Exception:
+        # The row stays queued; a worker's sweep sends it again once the broker is back.
+        log.exception("could not queue document %s: the broker did not answer", document_id)
+
+
+def retry_document(document: Document) -> bool:
+    """Queues a failed document again; False if it was not failed."""
+    with transaction.atomic():
+        queued = Document.objects.filter(pk=document.pk, status=Status.FAILED).update(
+            status=Status.QUEUED, error="", warning="", attempts=0, queued_at=timezone.now()
+        )
+        if queued:
+            transaction.on_commit(lambda: enqueue(document.pk))
+    return bool(queued)
+
+
+def delete_document(document: Document) -> None:
+    """Deletes a document's row, chunks, index entries and file."""
+    ids = list(document.chunks.values_list("pk", flat=True))
+    corpus_id, file_name, storage = document.corpus_id, document.file.name, document.file.storage
+    document.delete()
+    try:
+        indexing.remove_chunk_ids(corpus_id, ids)
+    except IndexBusy:
+        # Searches skip ids whose chunks are gone, and a rebuild drops them.
+        log.warning("index of corpus %s busy; %s stale ids left for the next rebuild", corpus_id, len(ids))
+    storage.delete(file_name)
+
+
+def delete_corpus(corpus: Corpus) -> None:
+    """Deletes a corpus with its documents, files and index."""
+    corpus_id = corpus.pk
+    corpus.delete()
+    indexing.delete_corpus_index(corpus_id)
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / "corpora" / str(corpus_id), ignore_errors=True)
+
+
+def requeue_lost_documents() -> list[int]:
+    """Sends again the documents whose worker died and, if the queue is empty, those whose message was lost."""
+    stalled = Document.objects.filter(status__in=[Status.PARSING, Status.EMBEDDING], heartbeat_at__lt=stale_before())
+    ids = list(stalled.values_list("pk", flat=True))
+    if broker_queue_is_empty():
+        waiting = Document.objects.filter(status=Status.QUEUED, queued_at__lt=timezone.now() - timedelta(seconds=30))
+        ids += list(waiting.values_list("pk", flat=True))
+    for document_id in ids:
+        enqueue(document_id)
+    if ids:
+        log.info("sent %s lost document(s) to the queue again: %s", len(ids), ids)
+    return ids
+
+
+def broker_queue_is_empty() -> bool:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            queue = app.conf.task_default_queue
+            return connection.default_channel.queue_declare(queue, passive=True).message_count == 0
+    except Exception:
+        log.warning("could not read the length of the task queue", exc_info=True)
+        return False
+
+
+def recover_after_worker_loss(document_id: int, *, timed_out: bool) -> None:
+    """Called when a worker process died mid-task: fail on a hard time limit, otherwise queue again."""
+    active = Document.objects.filter(pk=document_id, status__in=[Status.PARSING, Status.EMBEDDING])
+    if timed_out:
+        if active.update(status=Status.FAILED, error=time_limit_message(), finished_at=timezone.now()):
+            Chunk.objects.filter(document_id=document_id).delete()
+    elif active.update(status=Status.QUEUED, queued_at=timezone.now()):
+        # The attempt counter in the claim stops a document that kills its worker every time.
+        enqueue(document_id)

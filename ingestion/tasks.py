@@ -1,0 +1,57 @@
+"""Celery entry points: they take ids and call services."""
+
+import logging
+import threading
+import time
+
+from celery import shared_task
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, worker_process_init, worker_ready
+from django.conf import settings
+from django.db import connection
+
+from . import embeddings, indexing, pipeline, services
+
+log = logging.getLogger(__name__)
+
+
+# The pipeline keeps its own time limit between steps; Celery's hard limit is the backstop.
+@shared_task(acks_late=True, time_limit=settings.INGEST_TIME_LIMIT + 120)
+def ingest(document_id: int) -> None:
+    pipeline.ingest_document(document_id)
+
+
+@task_failure.connect
+def recover_document(sender=None, args=None, exception=None, **kwargs) -> None:
+    # Fires in the worker's main process when the child running the task died or hit the
+    # hard time limit: the task itself never got to record what happened.
+    if getattr(sender, "name", None) == ingest.name and args:
+        services.recover_after_worker_loss(args[0], timed_out=isinstance(exception, TimeLimitExceeded))
+
+
+@worker_process_init.connect
+def load_embedding_model(**kwargs) -> None:
+    # In each pool process, never in the parent: children forked from a parent
+    # that holds torch's threads hang (see shared FACTS.md).
+    try:
+        indexing.encoder_for(embeddings.model_name(settings.EMBEDDING_MODEL))
+    except Exception:
+        log.exception("could not load the embedding model; documents will fail until it loads")
+
+
+@worker_ready.connect
+def start_sweeping(**kwargs) -> None:
+    threading.Thread(target=sweep_forever, name="requeue-lost-documents", daemon=True).start()
+
+
+def sweep_forever() -> None:
+    """Every so often, sends again the documents a dead worker or a lost message left behind."""
+    while True:
+        try:
+            services.requeue_lost_documents()
+        except Exception:
+            log.exception("sweep for lost documents failed")
+        finally:
+            # Hold no connection between sweeps, nor when the pool forks a new child.
+            connection.close()
+        time.sleep(settings.INGEST_SWEEP_INTERVAL)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "ingestion"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("corpora/new/", views.create_corpus, name="create_corpus"),
+    path("corpora/<slug:slug>/", views.corpus_detail, name="corpus"),
+    path("corpora/<slug:slug>/upload/", views.upload, name="upload"),
+    path("corpora/<slug:slug>/status/", views.corpus_status, name="corpus_status"),
+    path("documents/<int:pk>/", views.document_detail, name="document"),
+    path("documents/<int:pk>/retry/", views.retry, name="retry"),
+    path("documents/<int:pk>/delete/", views.delete, name="delete"),
+]

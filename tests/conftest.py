@@ -1,0 +1,193 @@
+"""Shared fixtures: an isolated data folder, a real Redis queue per session, a real Celery worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from config.broker import LOCAL_REDIS, redis_answers, start_redis_server
+from config.celery import app as celery_app
+from ingestion import services
+from ingestion.models import Corpus, Document
+
+from .documents import make_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Uploads and indexes of the test session go to a temporary folder."""
+    path = tmp_path_factory.mktemp("data")
+    with override_settings(DATA_DIR=path, MEDIA_ROOT=path / "uploads", INDEX_DIR=path / "indexes"):
+        yield path
+
+
+@pytest.fixture(autouse=True)
+def test_data_dir(request: pytest.FixtureRequest, tmp_path: Path):
+    """Each test gets its own uploads and indexes, except where a session worker must see them."""
+    if "worker_env" in request.fixturenames:
+        yield
+        return
+    path = tmp_path / "data"
+    with override_settings(DATA_DIR=path, MEDIA_ROOT=path / "uploads", INDEX_DIR=path / "indexes"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory: pytest.TempPathFactory):
+    """A real Redis: REDIS_URL, the local one, or a redis-server started for the session."""
+    url = os.environ.get("REDIS_URL") or LOCAL_REDIS
+    if redis_answers(url):
+        yield url
+        return
+    broker = start_redis_server(tmp_path_factory.mktemp("redis"))
+    if broker is None:
+        pytest.skip("No Redis answers and redis-server is not installed; these tests need a real broker.")
+    yield broker.url
+    broker.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def task_queue(broker_url: str):
+    """Tasks sent by this session go to a queue of its own, so no other worker takes them."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    celery_app.conf.broker_url = broker_url
+    celery_app.conf.task_default_queue = queue
+    yield queue
+    import redis
+
+    redis.Redis.from_url(broker_url).delete(queue)
+
+
+def database_url() -> str:
+    """The test database, as a URL a worker process can open."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_worker(log_path: Path, env: dict[str, str], *, ready_timeout: float = 120) -> WorkerProcess:
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=prefork",
+             "--concurrency=1", "--without-gossip", "--without-mingle", "-n", f"{uuid.uuid4().hex[:8]}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    worker = WorkerProcess(process=process, log_path=log_path)
+    deadline = time.monotonic() + ready_timeout
+    while "ready." not in worker.log():
+        if not worker.is_alive() or time.monotonic() > deadline:
+            stop_worker(worker)
+            raise RuntimeError(f"The Celery worker did not start:\n{worker.log()[-3000:]}")
+        time.sleep(0.2)
+    return worker
+
+
+def stop_worker(worker: WorkerProcess) -> None:
+    if worker.is_alive():
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        try:
+            worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+            worker.process.wait()
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, django_db_blocker, data_dir: Path, broker_url: str, task_queue: str) -> dict:
+    """The environment of a worker that shares the test database, data folder and queue."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DATA_DIR": str(data_dir),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_DEFAULT_QUEUE": task_queue,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker(worker_env: dict, tmp_path_factory: pytest.TempPathFactory):
+    """One real Celery worker process (prefork pool) for the session."""
+    worker = start_worker(tmp_path_factory.mktemp("worker") / "worker.log", worker_env)
+    yield worker
+    stop_worker(worker)
+
+
+def wait_until_settled(document_ids: list[int], *, timeout: float = 180) -> list[Document]:
+    """Waits until none of the documents is queued or in progress; returns them."""
+    deadline = time.monotonic() + timeout
+    while Document.objects.filter(pk__in=document_ids).active().exists():
+        if time.monotonic() > deadline:
+            stuck = list(Document.objects.filter(pk__in=document_ids).active().values_list("original_name", "status"))
+            raise AssertionError(f"Documents still in progress after {timeout} s: {stuck}")
+        time.sleep(0.25)
+    return list(Document.objects.filter(pk__in=document_ids).order_by("pk"))
+
+
+@pytest.fixture
+def corpus(db) -> Corpus:
+    return services.create_corpus(name="Field notes")
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_user(username="editor", password="pw-for-tests-only", is_staff=True)
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def upload(corpus: Corpus):
+    """Stores a file (a path) in the corpus, as an upload would, and returns its document."""
+
+    def store(path: Path, *, into: Corpus | None = None) -> Document:
+        with open(path, "rb") as f:
+            return services.accept_upload(file=f, name=path.name, corpus=into or corpus).document
+
+    return store
+
+
+@pytest.fixture
+def five_page_pdf(tmp_path: Path) -> Path:
+    return make_pdf(tmp_path / "field-notes.pdf", pages=TOPIC_PAGES, title="Field notes")
+
+
+TOPIC_PAGES = [
+    "Volcanoes form where magma rises through the crust. Basaltic eruptions are effusive, "
+    "with lava flowing for kilometres, while andesitic volcanoes explode violently.",
+    "Sourdough bread rises because wild yeast and lactic acid bacteria ferment the dough. "
+    "A starter is fed with flour and water every day to keep the culture active.",
+    "The Arctic tern migrates from the Arctic to the Antarctic and back each year, "
+    "the longest migration of any animal, covering about seventy thousand kilometres.",
+    "Copper wiring conducts electricity well because its outer electrons move freely. "
+    "Aluminium is lighter and cheaper but needs thicker cables for the same current.",
+    "Chess openings such as the Sicilian Defence fight for the centre from the flank. "
+    "White's first move advantage is small but measurable in grandmaster games.",
+]

@@ -1,0 +1,79 @@
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer
+
+from ingestion import embeddings
+from ingestion.chunking import Chunker
+
+from ..documents import long_pages
+
+MODEL_MAX_SEQ_LENGTH = 256  # all-MiniLM-L6-v2 reads 256 word pieces, special tokens included
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    path = Path(embeddings.model_location(embeddings.BUNDLED_MODEL)) / "tokenizer.json"
+    tokenizer = Tokenizer.from_file(str(path))
+    # The file's own settings truncate and pad to 128, which would hide long chunks.
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+@pytest.fixture(scope="module")
+def chunker(tokenizer) -> Chunker:
+    return Chunker(tokenizer, max_tokens=MODEL_MAX_SEQ_LENGTH - 2, overlap_tokens=30)
+
+
+def test_no_chunk_is_longer_than_the_model_reads(chunker, tokenizer):
+    text = "\n\n".join(long_pages(6, words_per_page=500))
+    chunks = chunker.split(text)
+    assert len(chunks) > 10
+    for chunk in chunks:
+        assert len(tokenizer.encode(chunk.text).ids) <= MODEL_MAX_SEQ_LENGTH
+        assert chunk.token_count == len(tokenizer.encode(chunk.text, add_special_tokens=False).ids)
+
+
+def test_chunk_offsets_point_at_the_chunk_text(chunker):
+    text = "Ünïcödé text — with dashes… and emoji 🎉. " * 80
+    for chunk in chunker.split(text):
+        assert text[chunk.start : chunk.end] == chunk.text
+
+
+def test_neighbouring_chunks_overlap_a_little(chunker):
+    chunks = chunker.split(" ".join(long_pages(3)))
+    for first, second in itertools.pairwise(chunks):
+        assert second.start < first.end, "no overlap"
+        assert second.start > first.start + (first.end - first.start) // 2, "overlap too large"
+
+
+def test_chunks_are_cut_at_sentence_ends(chunker):
+    text = " ".join(f"Sentence number {n} talks about the weather in a calm and steady voice." for n in range(200))
+    for chunk in chunker.split(text):
+        assert chunk.text.endswith("."), chunk.text[-40:]
+        assert re.match(r"Sentence number \d+", chunk.text)
+
+
+def test_wrapped_lines_do_not_end_chunks_mid_sentence(chunker):
+    sentence = "This long sentence was wrapped by a PDF writer at a fixed width\nso its lines break in odd places."
+    text = " ".join([sentence] * 60)
+    for chunk in chunker.split(text):
+        assert chunk.text.endswith("places."), chunk.text[-40:]
+
+
+def test_markdown_is_split_at_its_headings(chunker):
+    sections = [f"## Section {n}\n\n" + "Words about this section in particular. " * 20 for n in range(8)]
+    chunks = chunker.split("\n\n".join(sections), is_markdown=True)
+    assert all(chunk.text.startswith("## Section") for chunk in chunks)
+
+
+def test_blank_text_gives_no_chunks(chunker):
+    assert chunker.split("   \n\n \t ") == []
+
+
+def test_overlap_must_be_smaller_than_the_chunk(tokenizer):
+    with pytest.raises(ValueError, match="overlap"):
+        Chunker(tokenizer, max_tokens=50, overlap_tokens=50)

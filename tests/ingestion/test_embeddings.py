@@ -1,0 +1,61 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ingestion import embeddings
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def encoder() -> embeddings.Encoder:
+    return embeddings.load_encoder(embeddings.BUNDLED_MODEL)
+
+
+def test_bundled_model_loads_offline_and_gives_normalized_384_d_vectors(encoder):
+    vectors = encoder.encode(["A first sentence.", "A second one."])
+    assert vectors.shape == (2, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_bundled_model_reads_254_word_pieces_besides_its_special_tokens(encoder):
+    assert encoder.max_tokens == 254
+
+
+def test_related_sentences_score_higher_than_unrelated_ones(encoder):
+    query, related, unrelated = encoder.encode(
+        ["How do birds migrate?", "Terns fly from pole to pole every year.", "The invoice is due on Friday."]
+    )
+    assert query @ related > query @ unrelated + 0.1
+
+
+def test_the_model_is_loaded_once_per_process(encoder):
+    assert embeddings.load_encoder(embeddings.BUNDLED_MODEL) is encoder
+
+
+def test_an_empty_setting_means_the_bundled_model():
+    assert embeddings.model_name("") == embeddings.BUNDLED_MODEL
+    assert embeddings.model_name(" intfloat/e5-small ") == "intfloat/e5-small"
+
+
+def test_a_model_that_cannot_be_loaded_says_so(tmp_path):
+    with pytest.raises(embeddings.EncoderUnavailable, match="Could not load"):
+        embeddings.load_encoder(str(tmp_path / "no-such-model"))
+
+
+def test_the_web_path_does_not_import_torch_faiss_or_sentence_transformers():
+    script = (
+        "import sys, django; django.setup();"
+        "from django.test import Client; import config.urls, ingestion.views, ingestion.admin, ingestion.tasks;"
+        "Client().get('/');"
+        "heavy = [m for m in ('torch', 'faiss', 'sentence_transformers', 'transformers') if m in sys.modules];"
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,176 @@
+"""The pipeline, run in the test process by calling the task function directly."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from ingestion import indexing, services
+from ingestion.models import Chunk, Document
+from ingestion.tasks import ingest
+
+from ..documents import long_pages, make_docx, make_encrypted_pdf, make_pdf
+
+Status = Document.Status
+
+
+def ingested(document: Document) -> Document:
+    ingest(document.pk)
+    document.refresh_from_db()
+    return document
+
+
+def test_a_pdf_becomes_ready_with_page_numbered_chunks_and_vectors(upload, five_page_pdf):
+    document = ingested(upload(five_page_pdf))
+    assert document.status == Status.READY, document.error
+    chunks = list(document.chunks.all())
+    assert sorted({chunk.page for chunk in chunks}) == [1, 2, 3, 4, 5]
+    assert [chunk.ordinal for chunk in chunks] == list(range(len(chunks)))
+    for chunk in chunks:
+        vector = np.frombuffer(chunk.vector, dtype=np.float32)
+        assert vector.shape == (384,)
+        assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+    assert document.title == "Field notes"
+    assert document.document_date is not None
+    assert document.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_progress_counters_end_full_and_timings_are_kept(upload, five_page_pdf):
+    document = ingested(upload(five_page_pdf))
+    assert (document.pages_done, document.pages_total) == (5, 5)
+    assert document.chunks_done == document.chunks_total == document.chunks.count()
+    assert document.progress_percent == 100
+    assert document.parse_seconds > 0
+    assert document.embed_seconds > 0
+    assert document.index_seconds is not None
+    assert document.finished_at >= document.started_at
+
+
+def test_chunk_spans_point_into_the_page_text(upload, tmp_path):
+    pages = long_pages(3)
+    document = ingested(upload(make_pdf(tmp_path / "long.pdf", pages=pages)))
+    for chunk in document.chunks.all():
+        page_text = " ".join(pages[chunk.page - 1].split())
+        assert " ".join(chunk.text.split()) in page_text
+        assert chunk.char_end - chunk.char_start == len(chunk.text)
+
+
+def test_the_index_finds_a_sentence_on_the_page_it_came_from(corpus, upload, five_page_pdf):
+    ingested(upload(five_page_pdf))
+    hits = indexing.search_corpus(corpus, "Which bird has the longest migration of any animal?", k=3)
+    assert hits[0].chunk.page == 3
+
+
+def test_running_the_task_again_on_a_ready_document_changes_nothing(corpus, upload, five_page_pdf):
+    document = ingested(upload(five_page_pdf))
+    chunk_ids = list(document.chunks.values_list("pk", flat=True))
+    ingest(document.pk)
+    assert list(document.chunks.values_list("pk", flat=True)) == chunk_ids
+    assert indexing.store_for(corpus.pk).meta()["count"] == len(chunk_ids)
+
+
+def test_a_document_left_behind_by_a_dead_worker_is_redone_without_duplicates(corpus, upload, five_page_pdf):
+    document = ingested(upload(five_page_pdf))
+    count = document.chunks.count()
+    # As a worker killed mid-way would leave it: in progress, silent for a long time.
+    Document.objects.filter(pk=document.pk).update(
+        status=Status.EMBEDDING, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    document = ingested(document)
+    assert document.status == Status.READY
+    assert document.attempts == 2
+    assert document.chunks.count() == count
+    assert indexing.store_for(corpus.pk).meta()["count"] == count
+
+
+def test_a_document_being_worked_on_is_not_taken_by_a_second_task(upload, five_page_pdf):
+    document = upload(five_page_pdf)
+    Document.objects.filter(pk=document.pk).update(status=Status.PARSING, heartbeat_at=timezone.now())
+    document = ingested(document)
+    assert document.status == Status.PARSING
+    assert document.chunks.count() == 0
+
+
+def test_a_document_that_keeps_killing_its_worker_is_given_up(upload, five_page_pdf, settings):
+    document = upload(five_page_pdf)
+    Document.objects.filter(pk=document.pk).update(attempts=settings.INGEST_MAX_ATTEMPTS)
+    document = ingested(document)
+    assert document.status == Status.FAILED
+    assert "stopped unexpectedly 3 times" in document.error
+
+
+def test_a_pdf_with_a_password_fails_with_a_plain_message(upload, tmp_path):
+    pdf = make_encrypted_pdf(tmp_path / "locked.pdf", password="s3cret", pages=["Hidden"])
+    document = ingested(upload(pdf))
+    assert document.status == Status.FAILED
+    assert "protected by a password" in document.error
+    assert document.chunks.count() == 0
+
+
+def test_a_scanned_pdf_without_text_fails_with_a_plain_message(upload, tmp_path):
+    document = ingested(upload(make_pdf(tmp_path / "scan.pdf", pages=["", ""])))
+    assert document.status == Status.FAILED
+    assert "looks like a scanned document" in document.error
+
+
+def test_a_pdf_with_some_pages_without_text_is_ready_with_a_warning(upload, tmp_path):
+    document = ingested(upload(make_pdf(tmp_path / "mixed.pdf", pages=["Real text here.", "", "More text.", ""])))
+    assert document.status == Status.READY
+    assert document.warning.startswith("2 of 4 pages have no text")
+    assert "pages 2, 4" in document.warning
+
+
+def test_a_truncated_pdf_fails_as_damaged(upload, tmp_path):
+    whole = make_pdf(tmp_path / "whole.pdf", pages=long_pages(3))
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    document = ingested(upload(cut))
+    assert document.status == Status.FAILED
+    assert document.error
+
+
+def test_a_web_page_without_visible_text_fails_with_a_plain_message(upload, tmp_path):
+    page = tmp_path / "blank.html"
+    page.write_text("<html><head><script>document.title = 'x'</script></head><body>  </body></html>")
+    document = ingested(upload(page))
+    assert document.status == Status.FAILED
+    assert document.error == "This web page has no visible text."
+
+
+def test_scripts_in_a_web_page_are_not_indexed(upload, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>Visible words.</p><script>stealCookies()</script></body></html>")
+    document = ingested(upload(page))
+    text = " ".join(document.chunks.values_list("text", flat=True))
+    assert "Visible words." in text
+    assert "stealCookies" not in text
+
+
+def test_word_markdown_and_text_files_become_ready(corpus, tmp_path):
+    docx = make_docx(tmp_path / "a.docx", title="Minutes", paragraphs=["The board met on Monday."])
+    files = {
+        "a.docx": docx.read_bytes(),
+        "b.md": b"# Guide\n\nInstall the package, then run it.",
+        "c.txt": b"Plain notes about the harbour and its cranes.",
+    }
+    for name, data in files.items():
+        document = services.accept_upload(file=SimpleUploadedFile(name, data), name=name, corpus=corpus).document
+        document = ingested(document)
+        assert document.status == Status.READY, (name, document.error)
+        assert document.chunks.count() == 1
+        assert document.chunks.get().page is None
+
+
+def test_deleting_a_document_removes_its_file_chunks_and_index_entries(corpus, upload, five_page_pdf, tmp_path):
+    keep = ingested(upload(make_pdf(tmp_path / "keep.pdf", pages=["A document that stays."])))
+    gone = ingested(upload(five_page_pdf))
+    path = gone.file.path
+    services.delete_document(gone)
+    assert not Document.objects.filter(pk=gone.pk).exists()
+    assert Chunk.objects.filter(document_id=gone.pk).count() == 0
+    assert not __import__("os").path.exists(path)
+    assert indexing.store_for(corpus.pk).meta()["count"] == keep.chunks.count()
+    hits = indexing.search_corpus(corpus, "Arctic tern migration", k=5)
+    assert {hit.chunk.document_id for hit in hits} == {keep.pk}

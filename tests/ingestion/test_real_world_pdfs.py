@@ -1,0 +1,59 @@
+"""Every real-world PDF in ../shared/eval/pdfs through a real worker: each ends ready or failed, none stuck."""
+
+import pytest
+
+from ingestion import services
+from ingestion.models import Document
+
+from ..conftest import SHARED, wait_until_settled
+
+PDFS = SHARED / "eval" / "pdfs"
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not PDFS.is_dir(), reason=f"{PDFS} is not here (it is in CI); real-world PDFs not tested"),
+]
+
+# What the set's README says a reader should do with its encrypted files.
+NEEDS_A_PASSWORD = {
+    "pypdf_enc_r4-aes-user-password.pdf",
+    "pypdf_enc_r6-both-passwords.pdf",
+    "pypdf_crazyones-encrypted-256.pdf",
+    "sf_005_libreoffice-password.pdf",
+}
+OPENS_WITHOUT_ONE = {
+    "pypdf_enc_r2-empty-password.pdf",
+    "pypdf_enc_r5-owner-password.pdf",
+    "pypdf_enc_r6-user-password.pdf",
+}
+NOT_A_PDF = {"qpdf_bad1-not-a-pdf.pdf", "qpdf_bad-content.pdf", "qpdf_bad2-no-startxref.pdf"}
+NO_TEXT_LAYER = {"sf_019_grayscale-image.pdf", "sf_023_cmyk-image.pdf", "sf_007_imagemagick-CCITTFax.pdf"}
+
+
+def test_every_real_world_pdf_ends_ready_or_failed_with_a_message(celery_worker):
+    corpus = services.create_corpus(name="Real-world PDFs")
+    ids = []
+    for path in sorted(PDFS.glob("*.pdf")):
+        with open(path, "rb") as f:
+            ids.append(services.accept_upload(file=f, name=path.name, corpus=corpus).document.pk)
+    documents = {document.original_name: document for document in wait_until_settled(ids, timeout=900)}
+
+    assert len(documents) == len(ids) >= 40
+    for name, document in documents.items():
+        if document.status == Document.Status.READY:
+            assert document.chunks.exclude(vector=None).count() == document.chunks_total > 0, name
+        else:
+            assert document.status == Document.Status.FAILED, name
+            assert len(document.error) > 20, name
+    for name in NEEDS_A_PASSWORD:
+        assert "password" in documents[name].error, name
+    for name in OPENS_WITHOUT_ONE:
+        assert documents[name].status == Document.Status.READY, (name, documents[name].error)
+    for name in NOT_A_PDF:
+        assert documents[name].status == Document.Status.FAILED, name
+    for name in NO_TEXT_LAYER:
+        assert "scanned" in documents[name].error, name
+    assert documents["sf_009_GeoTopo-117-pages.pdf"].pages_total == 117
+    assert documents["pdfjs_tracemonkey.pdf"].status == Document.Status.READY
+    assert celery_worker.is_alive()

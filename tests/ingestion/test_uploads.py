@@ -1,0 +1,146 @@
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from config.celery import app as celery_app
+from ingestion import services
+from ingestion.models import Document
+
+from ..documents import make_pdf
+
+
+def pdf_bytes(tmp_path: Path, text: str = "Hello there.") -> bytes:
+    return make_pdf(tmp_path / "x.pdf", pages=[text]).read_bytes()
+
+
+def upload_files(client, corpus, *files):
+    return client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": list(files)}, follow=True)
+
+
+def test_a_stored_file_is_named_by_its_hash_never_by_the_users_path(staff_client, corpus, tmp_path, settings):
+    file = SimpleUploadedFile("../../etc/evil name.pdf", pdf_bytes(tmp_path))
+    upload_files(staff_client, corpus, file)
+    document = Document.objects.get()
+    assert document.original_name == "evil name.pdf"
+    assert document.file.name == f"corpora/{corpus.pk}/{document.sha256}.pdf"
+    stored = Path(document.file.path).resolve()
+    assert stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+    assert stored.read_bytes() == pdf_bytes(tmp_path)
+
+
+def test_the_same_file_twice_makes_one_document(staff_client, corpus, tmp_path):
+    data = pdf_bytes(tmp_path)
+    upload_files(staff_client, corpus, SimpleUploadedFile("a.pdf", data))
+    response = upload_files(staff_client, corpus, SimpleUploadedFile("copy of a.pdf", data))
+    assert Document.objects.count() == 1
+    assert "copy of a.pdf is already in this corpus" in response.content.decode()
+
+
+def test_the_same_file_in_two_corpora_makes_two_documents(corpus, tmp_path):
+    other = services.create_corpus(name="Other")
+    data = pdf_bytes(tmp_path)
+    for target in (corpus, other):
+        services.accept_upload(file=SimpleUploadedFile("a.pdf", data), name="a.pdf", corpus=target)
+    assert Document.objects.count() == 2
+
+
+def test_an_unsupported_file_fails_at_once_with_a_message(staff_client, corpus):
+    upload_files(staff_client, corpus, SimpleUploadedFile("data.bin", bytes(range(256)) * 10))
+    document = Document.objects.get()
+    assert document.status == Document.Status.FAILED
+    assert "We can read PDF" in document.error
+    page = staff_client.get(corpus.get_absolute_url()).content.decode()
+    assert "We can read PDF" in page
+
+
+def test_an_empty_file_fails_with_a_message(corpus):
+    result = services.accept_upload(file=SimpleUploadedFile("empty.txt", b""), name="empty.txt", corpus=corpus)
+    assert result.document.status == Document.Status.FAILED
+    assert result.document.error == "The file is empty."
+
+
+def test_many_files_at_once_are_uploaded_together(staff_client, corpus, tmp_path):
+    files = [SimpleUploadedFile(f"{n}.pdf", pdf_bytes(tmp_path, f"Document number {n}.")) for n in range(3)]
+    upload_files(staff_client, corpus, *files)
+    assert sorted(Document.objects.values_list("original_name", flat=True)) == ["0.pdf", "1.pdf", "2.pdf"]
+
+
+def test_more_files_than_the_limit_is_a_form_error(staff_client, corpus, settings):
+    settings.UPLOAD_MAX_FILES = 2
+    files = [SimpleUploadedFile(f"{n}.txt", f"text {n}".encode()) for n in range(3)]
+    response = staff_client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": files})
+    assert response.status_code == 400
+    assert "at most 2 files at a time; you chose 3" in response.content.decode()
+    assert not Document.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_a_form_error(staff_client, corpus, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    files = [SimpleUploadedFile("big.txt", b"x" * 2000), SimpleUploadedFile("small.txt", b"fine")]
+    response = staff_client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": files})
+    assert response.status_code == 400
+    assert "big.txt (2.0\xa0KB)" in response.content.decode()
+    assert not Document.objects.exists()
+
+
+def test_an_unwritable_data_folder_gives_a_clear_error_and_no_document(staff_client, corpus, settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the upload folder should be")
+    settings.MEDIA_ROOT = blocker
+    response = upload_files(staff_client, corpus, SimpleUploadedFile("a.txt", b"some text"))
+    assert "could not store this file" in response.content.decode()
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_puts_one_message_on_the_queue_after_commit(staff_client, broker_url, tmp_path, monkeypatch):
+    queue = f"unconsumed-{uuid.uuid4().hex[:8]}"  # no worker listens here
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    corpus = services.create_corpus(name="Queue check")
+    upload_files(staff_client, corpus, SimpleUploadedFile("a.pdf", pdf_bytes(tmp_path)))
+    client = redis.Redis.from_url(broker_url)
+    try:
+        assert client.llen(queue) == 1
+    finally:
+        client.delete(queue)
+
+
+def test_corpus_pages_are_for_staff_only(client, django_user_model, corpus):
+    user = django_user_model.objects.create_user(username="reader", password="pw-for-tests-only")
+    client.force_login(user)
+    assert client.get(corpus.get_absolute_url()).status_code == 403
+    assert client.post(reverse("ingestion:upload", args=[corpus.slug])).status_code == 403
+
+
+def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(client, corpus):
+    response = client.get(corpus.get_absolute_url())
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_the_status_view_returns_each_row_rendered(staff_client, corpus, upload, five_page_pdf):
+    document = upload(five_page_pdf)
+    data = staff_client.get(reverse("ingestion:corpus_status", args=[corpus.slug])).json()
+    assert data["active"] is True
+    assert f'data-document-id="{document.pk}"' in data["rows"][str(document.pk)]
+    assert "Queued" in data["rows"][str(document.pk)]
+
+
+def test_a_failed_document_can_be_retried(staff_client, corpus):
+    result = services.accept_upload(file=SimpleUploadedFile("e.txt", b""), name="e.txt", corpus=corpus)
+    Document.objects.filter(pk=result.document.pk).update(error="x", status=Document.Status.FAILED)
+    staff_client.post(reverse("ingestion:retry", args=[result.document.pk]))
+    result.document.refresh_from_db()
+    assert result.document.status == Document.Status.QUEUED
+    assert result.document.error == ""
+
+
+def test_a_document_title_with_markup_is_shown_as_text(staff_client, corpus, tmp_path):
+    upload_files(staff_client, corpus, SimpleUploadedFile("<img src=x onerror=alert(1)>.txt", b"hello"))
+    page = staff_client.get(corpus.get_absolute_url()).content.decode()
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in page

@@ -1,0 +1,81 @@
+"""End to end through a real Celery worker process, real Redis and the real database."""
+
+import uuid
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from config.celery import app as celery_app
+from ingestion import indexing, services
+from ingestion.models import Document
+
+from ..conftest import start_worker, stop_worker, wait_until_settled
+from ..documents import long_pages, make_encrypted_pdf, make_pdf
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_uploaded_pdf_becomes_ready_and_page_3_is_found(celery_worker, client, django_user_model, five_page_pdf):
+    staff = django_user_model.objects.create_user(username="staff", password="pw-for-tests-only", is_staff=True)
+    client.force_login(staff)
+    corpus = services.create_corpus(name="Worker check")
+    with open(five_page_pdf, "rb") as f:
+        client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": [f]})
+    (document,) = wait_until_settled(list(Document.objects.values_list("pk", flat=True)), timeout=180)
+    assert document.status == Document.Status.READY, f"{document.error}\n{celery_worker.log()[-3000:]}"
+    chunks = list(document.chunks.all())
+    assert chunks
+    assert all(chunk.page in range(1, 6) and chunk.vector for chunk in chunks)
+    hits = indexing.search_corpus(corpus, "The Arctic tern flies from the Arctic to the Antarctic and back.", k=1)
+    assert hits[0].chunk.page == 3
+
+
+def test_bad_files_fail_with_messages_and_the_worker_carries_on(celery_worker, tmp_path):
+    corpus = services.create_corpus(name="Bad files")
+    locked = make_encrypted_pdf(tmp_path / "locked.pdf", password="pw", pages=["Secret"])
+    whole = make_pdf(tmp_path / "whole.pdf", pages=long_pages(2))
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(whole.read_bytes()[:300])
+    good = make_pdf(tmp_path / "good.pdf", pages=["After the bad ones, this one still works."])
+    ids = []
+    for path in (locked, truncated, good):
+        with open(path, "rb") as f:
+            ids.append(services.accept_upload(file=f, name=path.name, corpus=corpus).document.pk)
+    locked_doc, truncated_doc, good_doc = wait_until_settled(ids)
+    assert locked_doc.status == truncated_doc.status == Document.Status.FAILED
+    assert "password" in locked_doc.error
+    assert "damaged" in truncated_doc.error
+    assert good_doc.status == Document.Status.READY
+    assert celery_worker.is_alive()
+
+
+def test_a_document_over_the_time_limit_ends_failed_with_a_message(worker_env, tmp_path, monkeypatch):
+    # A worker of its own, on a queue of its own, so the session's worker cannot take the document.
+    queue = f"slow-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    env = {**worker_env, "INGEST_TIME_LIMIT": "3", "CELERY_TASK_DEFAULT_QUEUE": queue}
+    worker = start_worker(tmp_path / "slow-worker.log", env)
+    try:
+        corpus = services.create_corpus(name="Slow")
+        pdf = make_pdf(tmp_path / "long.pdf", pages=long_pages(150))
+        with open(pdf, "rb") as f:
+            document = services.accept_upload(file=f, name="long.pdf", corpus=corpus).document
+        (document,) = wait_until_settled([document.pk], timeout=120)
+        assert document.status == Document.Status.FAILED
+        assert "took longer than" in document.error
+        assert document.chunks.count() == 0
+        assert worker.is_alive()
+    finally:
+        stop_worker(worker)
+
+
+def test_an_empty_upload_and_a_good_one_side_by_side(celery_worker):
+    corpus = services.create_corpus(name="Mixed")
+    empty = services.accept_upload(file=SimpleUploadedFile("e.txt", b""), name="e.txt", corpus=corpus).document
+    good = services.accept_upload(
+        file=SimpleUploadedFile("g.txt", b"Harbour cranes lift containers."), name="g.txt", corpus=corpus
+    ).document
+    empty, good = wait_until_settled([empty.pk, good.pk])
+    assert empty.error == "The file is empty."
+    assert good.status == Document.Status.READY
