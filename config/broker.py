@@ -63,12 +63,12 @@ def start_redis_server(data_dir: Path) -> Broker | None:
     return None
 
 
-def find_or_start_broker(*, redis_url: str, data_dir: Path) -> Broker:
+def find_or_start_broker(*, redis_url: str, data_dir: Path, local_url: str = LOCAL_REDIS) -> Broker:
     """REDIS_URL when set; else a Redis on localhost; else a redis-server we start; else a folder of files."""
     if redis_url:
         return Broker(url=redis_url, how="REDIS_URL")
-    if redis_answers(LOCAL_REDIS):
-        return Broker(url=LOCAL_REDIS, how="found Redis on 127.0.0.1:6379")
+    if redis_answers(local_url):
+        return Broker(url=local_url, how=f"found Redis at {local_url}")
     started = start_redis_server(data_dir / "redis")
     if started:
         return started

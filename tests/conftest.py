@@ -21,7 +21,7 @@ from ingestion.models import Corpus, Document
 from .documents import make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 ARTIFACTS = ROOT / "test-artifacts"
 
 
