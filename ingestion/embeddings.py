@@ -5,7 +5,9 @@ import: the web process and Celery's parent process must not load them.
 """
 
 import functools
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,24 +61,24 @@ def model_location(name: str) -> str:
 
 
 @functools.cache
-def load_encoder(name: str, *, backend: str = "torch", device: str = "", batch_size: int = 32) -> Encoder:
-    """Loads a sentence-transformers model once per process and keeps it."""
-    import torch
-    import transformers
-    from sentence_transformers import SentenceTransformer
+def load_encoder(
+    name: str, *, backend: str = "torch", device: str = "", batch_size: int = 32, cache_dir: Path | None = None
+) -> Encoder:
+    """Loads a sentence-transformers model once per process and keeps it.
 
-    transformers.utils.logging.disable_progress_bar()
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    backend "onnx" runs an int8 ONNX copy of the model, exported into cache_dir on first use.
+    """
     try:
         if backend == "onnx":
-            from .onnx_export import load_onnx_model
+            from .onnx_backend import load_onnx_model
 
-            model = load_onnx_model(model_location(name), device=device)
+            model = load_onnx_model(model_location(name), cache_dir=cache_dir or Path(tempfile.gettempdir()))
         else:
-            model = SentenceTransformer(model_location(name), device=device)
+            model = load_torch_model(model_location(name), device=device)
     except Exception as exc:
         raise EncoderUnavailable(f"Could not load the embedding model {name!r}: {exc}") from exc
-    tokenizer = getattr(model.tokenizer, "backend_tokenizer", None)
+    # sentence-transformers keeps the tokenizers.Tokenizer inside a transformers tokenizer.
+    tokenizer = getattr(model, "backend_tokenizer", None) or getattr(model.tokenizer, "backend_tokenizer", None)
     if not isinstance(tokenizer, Tokenizer):
         raise EncoderUnavailable(f"The embedding model {name!r} has no fast tokenizer to count chunks with.")
     special_tokens = tokenizer.num_special_tokens_to_add(is_pair=False)
@@ -88,3 +90,12 @@ def load_encoder(name: str, *, backend: str = "torch", device: str = "", batch_s
         max_tokens=model.max_seq_length - special_tokens,
         batch_size=batch_size,
     )
+
+
+def load_torch_model(location: str, *, device: str) -> Any:
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()
+    return SentenceTransformer(location, device=device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -64,10 +64,10 @@ def read_metadata(path: Path, file_type: str) -> Metadata:
     return Metadata(title="", date=None, page_count=1)
 
 
-def iter_pages(path: Path, file_type: str, *, batch_size: int = 16) -> Iterator[Page]:
-    """Yields the document's pages in order; PDFs are read a batch of pages at a time."""
+def iter_pages(path: Path, file_type: str, *, pages_per_reader: int = 200) -> Iterator[Page]:
+    """Yields the document's pages in order; a long PDF is read a stretch of pages at a time."""
     if file_type == filetypes.PDF:
-        yield from iter_pdf_pages(path, batch_size=batch_size)
+        yield from iter_pdf_pages(path, pages_per_reader=pages_per_reader)
     elif file_type == filetypes.DOCX:
         yield Page(number=None, text=read_docx_text(path))
     elif file_type == filetypes.HTML:
@@ -115,13 +115,14 @@ def read_pdf_metadata(path: Path) -> Metadata:
     return Metadata(title=clean_text(title), date=date, page_count=len(reader.pages))
 
 
-def iter_pdf_pages(path: Path, *, batch_size: int) -> Iterator[Page]:
+def iter_pdf_pages(path: Path, *, pages_per_reader: int) -> Iterator[Page]:
     page_count = len(open_pdf(path).pages)
-    for start in range(0, page_count, batch_size):
-        # A fresh reader per batch: pypdf caches every object it parses, so one
-        # reader for a long document would hold the whole document in memory.
+    for start in range(0, page_count, pages_per_reader):
+        # A fresh reader now and then: pypdf caches every object it parses, so one reader
+        # for a long document would hold all of it in memory. Opening one costs a few
+        # milliseconds per hundred pages, so not too often either.
         reader = open_pdf(path)
-        for index in range(start, min(start + batch_size, page_count)):
+        for index in range(start, min(start + pages_per_reader, page_count)):
             yield read_pdf_page(reader, index)
 
 

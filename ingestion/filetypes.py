@@ -15,6 +15,7 @@ TEXT = "text"
 UNSUPPORTED = "unsupported"
 
 EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", TEXT: ".txt"}
+LABELS = {PDF: "PDF", DOCX: "Word", HTML: "HTML", MARKDOWN: "Markdown", TEXT: "Text", UNSUPPORTED: "Unsupported"}
 SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown or plain text"
 
 EMPTY = "an empty file"

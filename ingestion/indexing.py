@@ -26,6 +26,7 @@ def encoder_for(model_name: str) -> embeddings.Encoder:
         backend=settings.EMBEDDING_BACKEND,
         device=settings.EMBEDDING_DEVICE,
         batch_size=settings.EMBEDDING_BATCH_SIZE,
+        cache_dir=settings.DATA_DIR / "models",
     )
 
 

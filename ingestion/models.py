@@ -46,7 +46,7 @@ class Document(models.Model):
         FAILED = "failed"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.PARSING, Status.EMBEDDING)
-    FILE_TYPES = [(t, t) for t in (*filetypes.EXTENSIONS, filetypes.UNSUPPORTED)]
+    FILE_TYPES = list(filetypes.LABELS.items())
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=500, blank=True)

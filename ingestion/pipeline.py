@@ -148,7 +148,7 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     unreadable_pages: list[int] = []
     ordinal = pages_done = 0
     is_markdown = document.file_type == filetypes.MARKDOWN
-    for page in extract.iter_pages(path, document.file_type, batch_size=settings.INGEST_PAGE_BATCH):
+    for page in extract.iter_pages(path, document.file_type):
         check_time(deadline)
         pages_done += 1
         if page.is_unreadable:
@@ -196,11 +196,14 @@ def page_list(pages: list[int], shown: int = 10) -> str:
 
 
 def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:
-    """Embeds the chunks in order, a group at a time, storing vectors and progress as it goes."""
+    """Embeds the chunks a group at a time, storing vectors and progress as it goes."""
+    # Shortest first: a batch of passages of about the same length wastes little on padding,
+    # and a few batches per call keeps the fixed cost of each call small.
+    order = list(document.chunks.order_by("token_count", "ordinal").values_list("pk", flat=True))
     group = encoder.batch_size * 4
-    for start in range(0, document.chunks_total, group):
+    for start in range(0, len(order), group):
         check_time(deadline)
-        chunks = list(document.chunks.filter(ordinal__gte=start, ordinal__lt=start + group).only("pk", "text"))
+        chunks = list(Chunk.objects.filter(pk__in=order[start : start + group]).only("pk", "text"))
         vectors = encoder.encode([chunk.text for chunk in chunks])
         for chunk, vector in zip(chunks, vectors, strict=True):
             chunk.vector = indexing.vector_to_bytes(vector)

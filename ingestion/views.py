@@ -92,9 +92,10 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
 
 @staff_required
 def corpus_status(request: HttpRequest, slug: str) -> JsonResponse:
-    """The document rows of a corpus page, rendered, for the page to swap in while it polls."""
+    """Rendered rows of the documents the page is watching (?ids=1,2), for it to swap in while it polls."""
     corpus = get_object_or_404(Corpus, slug=slug)
-    documents = corpus.documents.all()
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()]
+    documents = corpus.documents.filter(pk__in=ids[:500])
     rows = {
         document.pk: render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
         for document in documents

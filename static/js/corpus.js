@@ -8,13 +8,18 @@
   const ACTIVE = ["queued", "parsing", "embedding"];
   let delay = 1000;
 
-  function isActive() {
-    return Array.from(table.querySelectorAll("tr[data-status]")).some((row) => ACTIVE.includes(row.dataset.status));
+  function activeIds() {
+    return Array.from(table.querySelectorAll("tr[data-status]"))
+      .filter((row) => ACTIVE.includes(row.dataset.status))
+      .map((row) => row.dataset.documentId);
   }
 
   async function refresh() {
+    const ids = activeIds();
+    if (!ids.length) return;
     try {
-      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const query = new URLSearchParams({ ids: ids.join(",") });
+      const response = await fetch(`${url}?${query}`, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (!response.ok) throw new Error(response.statusText);
       const data = await response.json();
       for (const [id, html] of Object.entries(data.rows)) {
@@ -35,5 +40,5 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  if (isActive()) setTimeout(refresh, delay);
+  if (activeIds().length) setTimeout(refresh, delay);
 })();

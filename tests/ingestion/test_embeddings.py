@@ -59,3 +59,19 @@ def test_the_web_path_does_not_import_torch_faiss_or_sentence_transformers():
         env={"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_onnx_backend_agrees_with_torch_and_is_exported_once(encoder, tmp_path):
+    onnx = embeddings.load_encoder(embeddings.BUNDLED_MODEL, backend="onnx", cache_dir=tmp_path)
+    texts = [
+        "Terns fly from pole to pole every year.",
+        "Sourdough rises because wild yeast ferments the dough.",
+        "The invoice is due on Friday, with a late fee after that.",
+        "Copper conducts electricity because its outer electrons move freely.",
+    ]
+    cosines = np.sum(encoder.encode(texts) * onnx.encode(texts), axis=1)
+    assert cosines.min() > 0.98
+    assert onnx.max_tokens == encoder.max_tokens
+    query = onnx.encode(["Which bird migrates farthest?"])
+    assert int(np.argmax(onnx.encode(texts) @ query[0])) == 0
+    assert len(list(tmp_path.glob("*/model_qint8.onnx"))) == 1

@@ -14,7 +14,7 @@ def pages_of(path, file_type=filetypes.PDF, **kwargs):
 
 def test_pdf_pages_come_out_in_order_with_their_numbers(tmp_path):
     pdf = make_pdf(tmp_path / "a.pdf", pages=[f"This is page {n}." for n in range(1, 8)])
-    pages = pages_of(pdf, batch_size=3)
+    pages = pages_of(pdf, pages_per_reader=3)
     assert [page.number for page in pages] == list(range(1, 8))
     assert [page.text.strip() for page in pages] == [f"This is page {n}." for n in range(1, 8)]
 

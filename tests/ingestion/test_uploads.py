@@ -124,7 +124,9 @@ def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(client, corpus
 
 def test_the_status_view_returns_each_row_rendered(staff_client, corpus, upload, five_page_pdf):
     document = upload(five_page_pdf)
-    data = staff_client.get(reverse("ingestion:corpus_status", args=[corpus.slug])).json()
+    url = reverse("ingestion:corpus_status", args=[corpus.slug])
+    data = staff_client.get(url, {"ids": f"{document.pk},999999,x"}).json()
+    assert list(data["rows"]) == [str(document.pk)]
     assert data["active"] is True
     assert f'data-document-id="{document.pk}"' in data["rows"][str(document.pk)]
     assert "Queued" in data["rows"][str(document.pk)]
