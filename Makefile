@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test lint format bench
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt requirements-base.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: unpinned, it arrives with several GB of CUDA packages.

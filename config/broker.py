@@ -75,4 +75,4 @@ def find_or_start_broker(*, redis_url: str, data_dir: Path, local_url: str = LOC
     folder = data_dir / "broker"
     for name in ("queue", "processed"):
         (folder / name).mkdir(parents=True, exist_ok=True)
-    return Broker(url="filesystem://", how=f"no Redis found: using kombu's filesystem transport in {folder}")
+    return Broker(url="filesystem://localhost//", how=f"no Redis found: using kombu's filesystem transport in {folder}")

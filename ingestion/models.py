@@ -102,6 +102,11 @@ class Document(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def can_retry(self) -> bool:
+        """Failed for a reason that trying again might fix (not an unsupported or empty file)."""
+        return self.status == self.Status.FAILED and self.file_type != filetypes.UNSUPPORTED
+
+    @property
     def progress_percent(self) -> int:
         """Parsing fills the first fifth of the bar, embedding the rest (it takes longer)."""
         if self.status == self.Status.READY:

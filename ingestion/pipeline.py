@@ -1,6 +1,7 @@
 """Ingestion of one document: extract, chunk, embed, index, with progress written to its row."""
 
 import logging
+import random
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -178,13 +179,15 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
 def page_warning(page_count: int, empty_pages: list[int], unreadable_pages: list[int]) -> str:
     parts = []
     if empty_pages:
+        has = "has" if len(empty_pages) == 1 else "have"
         parts.append(
-            f"{len(empty_pages)} of {page_count} pages have no text (scanned images?) and were skipped: "
-            f"{page_list(empty_pages)}."
+            f"{len(empty_pages)} of {page_count} pages {has} no text (scanned images?) and "
+            f"{'was' if has == 'has' else 'were'} skipped: {page_list(empty_pages)}."
         )
     if unreadable_pages:
+        was = "was" if len(unreadable_pages) == 1 else "were"
         parts.append(
-            f"{len(unreadable_pages)} of {page_count} pages could not be read and were skipped: "
+            f"{len(unreadable_pages)} of {page_count} pages could not be read and {was} skipped: "
             f"{page_list(unreadable_pages)}."
         )
     return " ".join(parts)
@@ -197,18 +200,23 @@ def page_list(pages: list[int], shown: int = 10) -> str:
 
 def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:
     """Embeds the chunks a group at a time, storing vectors and progress as it goes."""
-    # Shortest first: a batch of passages of about the same length wastes little on padding,
-    # and a few batches per call keeps the fixed cost of each call small.
+    # Groups of passages of about the same length waste little on padding, and a few batches
+    # per call keep the fixed cost of each call small. The groups go in shuffled order so that
+    # the rate so far, and the time left shown from it, holds for the rest.
     order = list(document.chunks.order_by("token_count", "ordinal").values_list("pk", flat=True))
-    group = encoder.batch_size * 4
-    for start in range(0, len(order), group):
+    size = encoder.batch_size * 8
+    groups = [order[start : start + size] for start in range(0, len(order), size)]
+    random.Random(document.pk).shuffle(groups)
+    done = 0
+    for group in groups:
         check_time(deadline)
-        chunks = list(Chunk.objects.filter(pk__in=order[start : start + group]).only("pk", "text"))
+        chunks = list(Chunk.objects.filter(pk__in=group).only("pk", "text"))
         vectors = encoder.encode([chunk.text for chunk in chunks])
         for chunk, vector in zip(chunks, vectors, strict=True):
             chunk.vector = indexing.vector_to_bytes(vector)
         Chunk.objects.bulk_update(chunks, ["vector"])
-        update(document, chunks_done=start + len(chunks))
+        done += len(chunks)
+        update(document, chunks_done=done)
 
 
 def update(document: Document, **fields) -> None:

@@ -4,6 +4,7 @@ Ctrl-C stops all of them. `make run` calls this after installing and migrating.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 def main() -> int:
+    # `kill` (SIGTERM) stops everything too, not only Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     data_dir = Path(os.environ.get("DATA_DIR", ROOT / "data")).resolve()
     broker = find_or_start_broker(redis_url=os.environ.get("REDIS_URL", ""), data_dir=data_dir)
     print(f"Broker: {broker.url} ({broker.how})", flush=True)
@@ -48,7 +51,7 @@ def main() -> int:
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("A process stopped; stopping the others.", flush=True)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         print("\nStopping…", flush=True)
     finally:
         stop(processes)

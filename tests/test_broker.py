@@ -29,6 +29,6 @@ def test_files_stand_in_when_there_is_no_redis_at_all(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no redis-server to be found
     nothing_there = f"redis://127.0.0.1:{free_port()}/0"
     broker = find_or_start_broker(redis_url="", data_dir=tmp_path, local_url=nothing_there)
-    assert broker.url == "filesystem://"
+    assert broker.url.startswith("filesystem://")
     assert "filesystem transport" in broker.how
     assert (tmp_path / "broker" / "queue").is_dir()

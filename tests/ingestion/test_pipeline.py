@@ -174,3 +174,8 @@ def test_deleting_a_document_removes_its_file_chunks_and_index_entries(corpus, u
     assert indexing.store_for(corpus.pk).meta()["count"] == keep.chunks.count()
     hits = indexing.search_corpus(corpus, "Arctic tern migration", k=5)
     assert {hit.chunk.document_id for hit in hits} == {keep.pk}
+
+
+def test_the_warning_for_one_blank_page_reads_in_the_singular(upload, tmp_path):
+    document = ingested(upload(make_pdf(tmp_path / "one.pdf", pages=["Text.", ""])))
+    assert document.warning == "1 of 2 pages has no text (scanned images?) and was skipped: page 2."

@@ -1,10 +1,12 @@
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from ingestion import services
@@ -146,3 +148,24 @@ def test_a_document_title_with_markup_is_shown_as_text(staff_client, corpus, tmp
     page = staff_client.get(corpus.get_absolute_url()).content.decode()
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;.txt" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lost_and_stalled_documents_are_sent_to_the_queue_again(broker_url, tmp_path, monkeypatch):
+    queue = f"unconsumed-{uuid.uuid4().hex[:8]}"  # no worker listens here; it starts empty
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    corpus = services.create_corpus(name="Sweep")
+    lost = services.accept_upload(file=SimpleUploadedFile("a.txt", b"lost"), name="a.txt", corpus=corpus).document
+    stalled = services.accept_upload(file=SimpleUploadedFile("b.txt", b"stalled"), name="b.txt", corpus=corpus).document
+    fresh = services.accept_upload(file=SimpleUploadedFile("c.txt", b"fresh"), name="c.txt", corpus=corpus).document
+    client = redis.Redis.from_url(broker_url)
+    client.delete(queue)  # as after a broker restart: the messages are gone
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Document.objects.filter(pk=lost.pk).update(queued_at=an_hour_ago)
+    Document.objects.filter(pk=stalled.pk).update(status=Document.Status.PARSING, heartbeat_at=an_hour_ago)
+    try:
+        assert sorted(services.requeue_lost_documents()) == sorted([lost.pk, stalled.pk])
+        assert client.llen(queue) == 2
+        assert fresh.pk not in services.requeue_lost_documents()  # the queue is no longer empty
+    finally:
+        client.delete(queue)

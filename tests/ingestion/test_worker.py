@@ -1,5 +1,7 @@
 """End to end through a real Celery worker process, real Redis and the real database."""
 
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -10,7 +12,7 @@ from config.celery import app as celery_app
 from ingestion import indexing, services
 from ingestion.models import Document
 
-from ..conftest import start_worker, stop_worker, wait_until_settled
+from ..conftest import ROOT, start_worker, stop_worker, wait_until_settled
 from ..documents import long_pages, make_encrypted_pdf, make_pdf
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -79,3 +81,23 @@ def test_an_empty_upload_and_a_good_one_side_by_side(celery_worker):
     empty, good = wait_until_settled([empty.pk, good.pk])
     assert empty.error == "The file is empty."
     assert good.status == Document.Status.READY
+
+
+def test_without_redis_the_filesystem_broker_carries_the_work(worker_env, data_dir, tmp_path):
+    # The fallback `make run` uses when no Redis can be found or started.
+    for folder in ("queue", "processed"):
+        (data_dir / "broker" / folder).mkdir(parents=True, exist_ok=True)
+    env = {**worker_env, "CELERY_BROKER_URL": "filesystem://localhost//"}
+    worker = start_worker(tmp_path / "fs-worker.log", env)
+    try:
+        pdf = make_pdf(tmp_path / "files.pdf", pages=["Carried by files on disk instead of Redis."])
+        result = subprocess.run(
+            [sys.executable, "manage.py", "ingest", "--corpus", "files", "--create", "--wait", "--timeout", "120",
+             str(pdf)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr + worker.log()[-2000:]
+        assert "files.pdf: ready" in result.stdout
+        assert Document.objects.get(original_name="files.pdf").status == Document.Status.READY
+    finally:
+        stop_worker(worker)
