@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 
 from . import indexing, services
@@ -14,6 +15,10 @@ class CorpusAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(document_count=Count("documents"))
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # The index holds this model's vectors: changing it would need every document embedded again.
+        return ["embedding_model"] if obj else []
 
     @admin.display(ordering="document_count")
     def document_count(self, corpus: Corpus) -> int:
@@ -45,6 +50,8 @@ class DocumentAdmin(admin.ModelAdmin):
         "parse_seconds", "embed_seconds", "index_seconds",
     ]  # fmt: skip
     editable = {"title", "source_url", "document_date"}
+    # A URL typed without a scheme means https (Django 6's default, adopted now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["retry"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:

@@ -1,5 +1,6 @@
 """Ingestion of one document: extract, chunk, embed, index, with progress written to its row."""
 
+import functools
 import logging
 import random
 import time
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from . import extract, filetypes, indexing
 from .chunking import Chunker
-from .embeddings import Encoder
+from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError
 from .models import Chunk, Document
 
@@ -32,6 +33,10 @@ NO_TEXT = {
     filetypes.HTML: "This web page has no visible text.",
 }
 NO_TEXT_OTHER = "This file contains no text."
+NO_MODEL = (
+    "The server could not load its embedding model, so this file could not be processed. "
+    "An administrator has to fix the server; then retry."
+)
 ALL_PAGES_UNREADABLE = "None of the pages of this PDF could be read; it may be damaged."
 TIME_LIMIT = "Processing took longer than the {limit} limit for one document and was stopped."
 GAVE_UP = "Processing stopped unexpectedly {attempts} times, so we gave up. The file may be too large or damaged."
@@ -65,6 +70,9 @@ def ingest_document(document_id: int) -> None:
         fail(document, str(exc))
     except OutOfTime:
         fail(document, time_limit_message())
+    except EncoderUnavailable:
+        log.exception("document %s: no embedding model", document_id)
+        fail(document, NO_MODEL)
     except Exception:
         log.exception("document %s failed", document_id)
         fail(document, GENERIC_FAILURE)
@@ -137,9 +145,13 @@ def run_pipeline(document: Document) -> None:
 
 def make_chunker(encoder: Encoder) -> Chunker:
     max_tokens = min(settings.CHUNK_TOKENS, encoder.max_tokens)
-    return Chunker(
-        encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=min(settings.CHUNK_OVERLAP_TOKENS, max_tokens // 2)
-    )
+    return chunker_for(encoder, max_tokens, min(settings.CHUNK_OVERLAP_TOKENS, max_tokens // 2))
+
+
+@functools.cache
+def chunker_for(encoder: Encoder, max_tokens: int, overlap_tokens: int) -> Chunker:
+    # Built once per process: it copies the tokenizer and sets up two splitters.
+    return Chunker(encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=overlap_tokens)
 
 
 def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline: float) -> str:

@@ -179,3 +179,11 @@ def test_deleting_a_document_removes_its_file_chunks_and_index_entries(corpus, u
 def test_the_warning_for_one_blank_page_reads_in_the_singular(upload, tmp_path):
     document = ingested(upload(make_pdf(tmp_path / "one.pdf", pages=["Text.", ""])))
     assert document.warning == "1 of 2 pages has no text (scanned images?) and was skipped: page 2."
+
+
+def test_a_corpus_whose_embedding_model_cannot_be_loaded_fails_its_documents_plainly(corpus, upload, tmp_path):
+    corpus.embedding_model = str(tmp_path / "no-such-model")
+    corpus.save()
+    document = ingested(upload(make_pdf(tmp_path / "a.pdf", pages=["Some text."])))
+    assert document.status == Status.FAILED
+    assert "could not load its embedding model" in document.error

@@ -169,3 +169,19 @@ def test_lost_and_stalled_documents_are_sent_to_the_queue_again(broker_url, tmp_
         assert fresh.pk not in services.requeue_lost_documents()  # the queue is no longer empty
     finally:
         client.delete(queue)
+
+
+def test_staff_can_edit_a_documents_title_and_date_in_the_admin(admin_client, corpus):
+    document = services.accept_upload(file=SimpleUploadedFile("a.txt", b"x"), name="a.txt", corpus=corpus).document
+    url = reverse("admin:ingestion_document_change", args=[document.pk])
+    form = {"title": "Board minutes", "source_url": "https://example.org/minutes", "document_date": "2024-03-01"}
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    document.refresh_from_db()
+    assert (document.title, str(document.document_date)) == ("Board minutes", "2024-03-01")
+
+
+def test_the_embedding_model_of_an_existing_corpus_cannot_be_changed_in_the_admin(admin_client, corpus):
+    page = admin_client.get(reverse("admin:ingestion_corpus_change", args=[corpus.pk])).content.decode()
+    assert 'name="embedding_model"' not in page
+    assert "all-MiniLM-L6-v2" in page
