@@ -73,6 +73,6 @@ def find_or_start_broker(*, redis_url: str, data_dir: Path, local_url: str = LOC
     if started:
         return started
     folder = data_dir / "broker"
-    for name in ("queue", "processed"):
+    for name in ("queue", "processed", "control"):
         (folder / name).mkdir(parents=True, exist_ok=True)
     return Broker(url="filesystem://localhost//", how=f"no Redis found: using kombu's filesystem transport in {folder}")

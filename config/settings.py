@@ -189,6 +189,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(broker_folder / "queue"),
         "data_folder_out": str(broker_folder / "queue"),
         "processed_folder": str(broker_folder / "processed"),
+        "control_folder": str(broker_folder / "control"),  # else kombu writes into the working directory
         "store_processed": False,
     }
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 
-from . import indexing, services
+from . import services, tasks
 from .models import Corpus, Document
 
 
@@ -27,8 +27,9 @@ class CorpusAdmin(admin.ModelAdmin):
     @admin.action(description="Rebuild the search index from the database")
     def rebuild_index(self, request, queryset) -> None:
         for corpus in queryset:
-            count = indexing.rebuild_corpus_index(corpus)
-            self.message_user(request, f"{corpus}: index rebuilt with {count} vectors.")
+            # In a worker: a large corpus takes longer than a web request should.
+            tasks.rebuild_index.delay(corpus.pk)
+            self.message_user(request, f"{corpus}: the index is being rebuilt by a worker.")
 
     def delete_model(self, request, corpus: Corpus) -> None:
         self.delete_queryset(request, Corpus.objects.filter(pk=corpus.pk))
@@ -64,6 +65,10 @@ class DocumentAdmin(admin.ModelAdmin):
     def retry(self, request, queryset) -> None:
         retried = sum(services.retry_document(document) for document in queryset)
         self.message_user(request, f"{retried} document(s) queued again.", messages.SUCCESS)
+
+    def save_model(self, request, document: Document, form, change: bool) -> None:
+        # Only the edited fields: a worker may be writing status and progress to the same row.
+        document.save(update_fields=sorted(self.editable))
 
     def delete_model(self, request, document: Document) -> None:
         services.delete_document(document)

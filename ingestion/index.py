@@ -67,14 +67,19 @@ class IndexStore:
             return {}
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
         """Holds the writers' lock; the same process may take it again inside."""
+        timeout = self.lock_timeout if timeout is None else timeout
         self.directory.mkdir(parents=True, exist_ok=True)
+        lock = file_lock(self.directory / LOCK_FILE)
         try:
-            with file_lock(self.directory / LOCK_FILE).acquire(timeout=self.lock_timeout):
-                yield
+            lock.acquire(timeout=timeout)
         except Timeout as exc:
-            raise IndexBusy(f"The index in {self.directory} stayed locked for {self.lock_timeout} s.") from exc
+            raise IndexBusy(f"The index in {self.directory} stayed locked for {timeout} s.") from exc
+        try:
+            yield
+        finally:
+            lock.release()
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, *, model: str) -> None:
         """Adds vectors under ids, replacing any vectors those ids already had."""
@@ -87,28 +92,33 @@ class IndexStore:
             index.add_with_ids(vectors, ids)
             self.write(index, model=model)
 
-    def remove(self, ids: Iterable[int]) -> None:
+    def remove(self, ids: Iterable[int], *, lock_timeout: float | None = None) -> None:
         ids = np.fromiter(ids, dtype=np.int64)
         if not len(ids) or not self.exists():
             return
-        with self.lock():
-            meta = self.meta()
-            index = self.read_for_writing(model=meta["model"], dimension=meta["dimension"])
+        with self.lock(lock_timeout):
+            index = faiss_module().read_index(str(self.index_path))
             if index.remove_ids(ids):
-                self.write(index, model=meta["model"])
+                self.write(index, model=self.meta().get("model", ""))
 
-    def rebuild(self, batches: Iterable[tuple[np.ndarray, np.ndarray]], *, model: str, dimension: int) -> int:
+    def rebuild(self, batches: Iterable[tuple[np.ndarray, np.ndarray]], *, model: str) -> int:
         """Replaces the whole index with the given (ids, vectors) batches; returns the count.
 
         The batches are read with the lock held, so no writer's change falls between
-        reading the source and replacing the index.
+        reading the source and replacing the index. No vectors at all means no index.
         """
-        index = new_index(dimension)
         with self.lock():
+            index = None
             for ids, vectors in batches:
+                if index is None:
+                    index = new_index(vectors.shape[1])
                 index.add_with_ids(
                     np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
                 )
+            if index is None:
+                self.index_path.unlink(missing_ok=True)
+                self.meta_path.unlink(missing_ok=True)
+                return 0
             self.write(index, model=model)
         return index.ntotal
 

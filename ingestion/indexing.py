@@ -67,8 +67,8 @@ def add_document(document: Document) -> np.ndarray:
     return ids
 
 
-def remove_chunk_ids(corpus_id: int, ids: Iterable[int]) -> None:
-    store_for(corpus_id).remove(ids)
+def remove_chunk_ids(corpus_id: int, ids: Iterable[int], *, lock_timeout: float | None = None) -> None:
+    store_for(corpus_id).remove(ids, lock_timeout=lock_timeout)
 
 
 def delete_corpus_index(corpus_id: int) -> None:
@@ -76,10 +76,9 @@ def delete_corpus_index(corpus_id: int) -> None:
 
 
 def rebuild_corpus_index(corpus: Corpus) -> int:
-    """Rebuilds a corpus index from the vectors of its ready documents; returns the vector count."""
+    """Rebuilds a corpus index from the vectors of its ready documents alone; returns the vector count."""
     chunks = Chunk.objects.filter(document__corpus=corpus, document__status=Document.Status.READY)
-    dimension = encoder_for(corpus.embedding_model).dimension
-    return store_for(corpus.pk).rebuild(vector_batches(chunks), model=corpus.embedding_model, dimension=dimension)
+    return store_for(corpus.pk).rebuild(vector_batches(chunks), model=corpus.embedding_model)
 
 
 def search_corpus(corpus: Corpus, query: str, *, k: int = 8) -> list[SearchHit]:

@@ -68,6 +68,8 @@ class Document(models.Model):
     warning = models.TextField(blank=True)  # ready, but something was skipped
     embedding_model = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Set by each claim; a worker writes only while the row still carries its token.
+    claim_token = models.CharField(max_length=100, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)

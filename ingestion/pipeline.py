@@ -4,10 +4,14 @@ import functools
 import logging
 import random
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -15,6 +19,7 @@ from . import extract, filetypes, indexing
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError
+from .index import IndexBusy, IndexStore
 from .models import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,9 @@ NO_TEXT = {
     filetypes.HTML: "This web page has no visible text.",
 }
 NO_TEXT_OTHER = "This file contains no text."
+INDEX_BUSY = (
+    "The search index of this corpus stayed busy for too long (a rebuild may be running). Retry in a few minutes."
+)
 NO_MODEL = (
     "The server could not load its embedding model, so this file could not be processed. "
     "An administrator has to fix the server; then retry."
@@ -40,6 +48,9 @@ NO_MODEL = (
 ALL_PAGES_UNREADABLE = "None of the pages of this PDF could be read; it may be damaged."
 TIME_LIMIT = "Processing took longer than the {limit} limit for one document and was stopped."
 GAVE_UP = "Processing stopped unexpectedly {attempts} times, so we gave up. The file may be too large or damaged."
+
+
+LOCK_POLL_SECONDS = 10
 
 
 class DocumentGone(Exception):
@@ -57,9 +68,9 @@ def check_time(deadline: float) -> None:
         raise OutOfTime
 
 
-def ingest_document(document_id: int) -> None:
+def ingest_document(document_id: int, *, task_id: str = "") -> None:
     """Runs the whole pipeline for one document; safe to call twice for the same id."""
-    document = claim(document_id)
+    document = claim(document_id, task_id=task_id)
     if document is None:
         return
     try:
@@ -73,19 +84,27 @@ def ingest_document(document_id: int) -> None:
     except EncoderUnavailable:
         log.exception("document %s: no embedding model", document_id)
         fail(document, NO_MODEL)
+    except IndexBusy:
+        fail(document, INDEX_BUSY)
     except Exception:
         log.exception("document %s failed", document_id)
         fail(document, GENERIC_FAILURE)
 
 
-def claim(document_id: int) -> Document | None:
-    """Takes a queued document, or one whose worker stopped reporting; None if there is nothing to do."""
+def claim(document_id: int, *, task_id: str = "") -> Document | None:
+    """Takes a queued document, or one whose worker stopped reporting; None if there is nothing to do.
+
+    Every write of this attempt is conditional on the claim token, so a worker that was taken
+    over (or whose document was deleted) stops at its next write instead of mixing its work in.
+    """
     now = timezone.now()
     stalled = Q(status__in=[Status.PARSING, Status.EMBEDDING], heartbeat_at__lt=stale_before(now))
+    token = f"{task_id or 'direct'}:{uuid.uuid4().hex[:12]}"
     claimed = (
         Document.objects.filter(Q(status=Status.QUEUED) | stalled, pk=document_id)
-        .update(status=Status.PARSING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
-                finished_at=None, error="", warning="", pages_done=0, chunks_done=0, chunks_total=0)
+        .update(status=Status.PARSING, attempts=F("attempts") + 1, claim_token=token, started_at=now,
+                heartbeat_at=now, finished_at=None, error="", warning="", pages_done=0, chunks_done=0,
+                chunks_total=0)
     )  # fmt: skip
     if not claimed:
         return None  # already done, or another worker has it
@@ -117,13 +136,10 @@ def run_pipeline(document: Document) -> None:
     deadline = started + settings.INGEST_TIME_LIMIT
     discard_chunks(document)  # from an earlier attempt, if any
     metadata = extract.read_metadata(path, document.file_type)
-    update(
-        document,
-        pages_total=metadata.page_count,
-        title=document.title or metadata.title,
-        document_date=document.document_date or metadata.date,
-        embedding_model=encoder.name,
-    )
+    update(document, pages_total=metadata.page_count, embedding_model=encoder.name)
+    # Only where still blank: someone may have edited them since the claim.
+    Document.objects.filter(pk=document.pk, title="").update(title=metadata.title)
+    Document.objects.filter(pk=document.pk, document_date=None).update(document_date=metadata.date)
     warning = split_into_chunks(document, path, make_chunker(encoder), deadline)
     update(document, status=Status.EMBEDDING, parse_seconds=time.monotonic() - started, warning=warning)
 
@@ -134,13 +150,29 @@ def run_pipeline(document: Document) -> None:
     started = time.monotonic()
     store = indexing.store_for(document.corpus_id)
     # The lock spans the status change too, so a rebuild never misses a document that became ready.
-    with store.lock():
+    with index_lock(store, document):
         ids = indexing.add_document(document)
         try:
             update(document, status=Status.READY, finished_at=timezone.now(), index_seconds=time.monotonic() - started)
         except DocumentGone:
             store.remove(ids)
             raise
+
+
+@contextmanager
+def index_lock(store: IndexStore, document: Document) -> Iterator[None]:
+    """Waits for the corpus index lock, reporting progress meanwhile so no one takes the document over."""
+    waited = 0.0
+    while True:
+        try:
+            with store.lock(timeout=LOCK_POLL_SECONDS):
+                yield
+            return
+        except IndexBusy:
+            waited += LOCK_POLL_SECONDS
+            if waited >= settings.INDEX_LOCK_TIMEOUT:
+                raise
+            update(document)
 
 
 def make_chunker(encoder: Encoder) -> Chunker:
@@ -175,11 +207,9 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
             )  # fmt: skip
             ordinal += 1
         if pages_done % settings.INGEST_PAGE_BATCH == 0:
-            Chunk.objects.bulk_create(pending)
+            update(document, new_chunks=pending, pages_done=pages_done, chunks_total=ordinal)
             pending = []
-            update(document, pages_done=pages_done, chunks_total=ordinal)
-    Chunk.objects.bulk_create(pending)
-    update(document, pages_done=pages_done, chunks_total=ordinal)
+    update(document, new_chunks=pending, pages_done=pages_done, chunks_total=ordinal)
 
     if ordinal == 0:
         if unreadable_pages and len(unreadable_pages) == pages_done:
@@ -231,28 +261,37 @@ def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:
         update(document, chunks_done=done)
 
 
-def update(document: Document, **fields) -> None:
-    """Writes fields and a heartbeat to the row, unless the row is gone or no longer ours."""
+def update(document: Document, *, new_chunks: list[Chunk] | None = None, **fields) -> None:
+    """Writes fields, a heartbeat and new chunks, unless the row is gone or no longer ours."""
     fields["heartbeat_at"] = timezone.now()
-    if not Document.objects.filter(pk=document.pk, attempts=document.attempts).update(**fields):
-        raise DocumentGone(document.pk)
+    with transaction.atomic():
+        # The row stays locked until commit, so a takeover waits for these chunks and then discards them.
+        if not Document.objects.filter(pk=document.pk, claim_token=document.claim_token).update(**fields):
+            raise DocumentGone(document.pk)
+        if new_chunks:
+            Chunk.objects.bulk_create(new_chunks)
     for name, value in fields.items():
         setattr(document, name, value)
 
 
 def fail(document: Document, message: str) -> None:
     log.info("document %s failed: %s", document.pk, message)
-    updated = Document.objects.filter(pk=document.pk, attempts=document.attempts).update(
+    updated = Document.objects.filter(pk=document.pk, claim_token=document.claim_token).update(
         status=Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
     )
     if updated:
-        # Nothing half-done stays behind; the vectors only reach the index at the very end.
-        document.chunks.all().delete()
+        # Nothing half-done stays behind, in the database or the index.
+        discard_chunks(document)
 
 
 def discard_chunks(document: Document) -> None:
-    """Removes a document's chunks from its index and the database."""
+    """Removes a document's chunks from the database and, if its lock comes soon, from the index."""
     ids = list(document.chunks.values_list("pk", flat=True))
-    if ids:
-        indexing.remove_chunk_ids(document.corpus_id, ids)
-        document.chunks.all().delete()
+    if not ids:
+        return
+    try:
+        indexing.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
+    except IndexBusy:
+        # Searches skip ids whose chunks are gone, and a rebuild drops them.
+        log.warning("index of corpus %s busy; %s stale ids left for the next rebuild", document.corpus_id, len(ids))
+    document.chunks.all().delete()

@@ -5,6 +5,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,18 +13,19 @@ from typing import IO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from . import filetypes, indexing
-from .index import IndexBusy
-from .models import Chunk, Corpus, Document
-from .pipeline import stale_before, time_limit_message
+from .models import Corpus, Document
+from .pipeline import discard_chunks, stale_before, time_limit_message
 
 log = logging.getLogger(__name__)
 
 Status = Document.Status
 COPY_BUFFER = 1024 * 1024
+INDEX_WAIT_FOR_DELETE = 5  # seconds
 STORAGE_FAILED = "The server could not store this file (its disk may be full). Nothing was saved; try again later."
 
 
@@ -92,8 +94,10 @@ def store_new_document(
 ) -> UploadResult:
     original_name = os.path.basename(name.replace("\\", "/")).strip()[:500] or "unnamed"
     detection = filetypes.detect_file_type(tmp, original_name)
-    # The stored name comes from the content's hash, never from the user's file name.
-    relative = f"corpora/{corpus.pk}/{digest}{filetypes.EXTENSIONS.get(detection.file_type, '.bin')}"
+    # Never the user's file name; not the hash alone either, so that deleting one document
+    # cannot remove the file of a later upload of the same content.
+    extension = filetypes.EXTENSIONS.get(detection.file_type, ".bin")
+    relative = f"corpora/{corpus.pk}/{digest[:16]}-{uuid.uuid4().hex[:12]}{extension}"
     final = Path(settings.MEDIA_ROOT) / relative
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,7 @@ def store_new_document(
                 transaction.on_commit(lambda: enqueue(document.pk))
     except IntegrityError:
         # The same content arrived in another request a moment ago; that one stands.
+        final.unlink(missing_ok=True)
         return UploadResult(corpus.documents.get(sha256=digest), is_duplicate=True)
     except Exception:
         final.unlink(missing_ok=True)
@@ -149,16 +154,17 @@ def retry_document(document: Document) -> bool:
 
 
 def delete_document(document: Document) -> None:
-    """Deletes a document's row, chunks, index entries and file."""
+    """Deletes a document's row, chunks, file and index entries."""
     ids = list(document.chunks.values_list("pk", flat=True))
     corpus_id, file_name, storage = document.corpus_id, document.file.name, document.file.storage
     document.delete()
-    try:
-        indexing.remove_chunk_ids(corpus_id, ids)
-    except IndexBusy:
-        # Searches skip ids whose chunks are gone, and a rebuild drops them.
-        log.warning("index of corpus %s busy; %s stale ids left for the next rebuild", corpus_id, len(ids))
     storage.delete(file_name)
+    try:
+        # A web request does not wait long for the index; a worker may hold it.
+        indexing.remove_chunk_ids(corpus_id, ids, lock_timeout=INDEX_WAIT_FOR_DELETE)
+    except Exception:
+        # Searches skip ids whose chunks are gone, and a rebuild drops them.
+        log.warning("%s ids of corpus %s left in its index for the next rebuild", len(ids), corpus_id, exc_info=True)
 
 
 def delete_corpus(corpus: Corpus) -> None:
@@ -170,17 +176,27 @@ def delete_corpus(corpus: Corpus) -> None:
 
 
 def requeue_lost_documents() -> list[int]:
-    """Sends again the documents whose worker died and, if the queue is empty, those whose message was lost."""
-    stalled = Document.objects.filter(status__in=[Status.PARSING, Status.EMBEDDING], heartbeat_at__lt=stale_before())
-    ids = list(stalled.values_list("pk", flat=True))
+    """Sends again the documents whose worker died and, if the queue is empty, those whose message was lost.
+
+    A stalled document is sent at most once per INGEST_STALE_AFTER, however many workers sweep.
+    """
+    now = timezone.now()
+    lost = [
+        Document.objects.filter(status__in=[Status.PARSING, Status.EMBEDDING], heartbeat_at__lt=stale_before(now))
+        .filter(Q(queued_at=None) | Q(queued_at__lt=stale_before(now)))
+    ]  # fmt: skip
     if broker_queue_is_empty():
-        waiting = Document.objects.filter(status=Status.QUEUED, queued_at__lt=timezone.now() - timedelta(seconds=30))
-        ids += list(waiting.values_list("pk", flat=True))
-    for document_id in ids:
-        enqueue(document_id)
-    if ids:
-        log.info("sent %s lost document(s) to the queue again: %s", len(ids), ids)
-    return ids
+        lost.append(Document.objects.filter(status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=30)))
+    sent = []
+    for queryset in lost:
+        for document_id in queryset.values_list("pk", flat=True):
+            # Several workers sweep: the conditional update lets exactly one of them send it.
+            if queryset.filter(pk=document_id).update(queued_at=now):
+                enqueue(document_id)
+                sent.append(document_id)
+    if sent:
+        log.info("sent %s lost document(s) to the queue again: %s", len(sent), sent)
+    return sent
 
 
 def broker_queue_is_empty() -> bool:
@@ -202,12 +218,19 @@ def broker_queue_is_empty() -> bool:
         return False
 
 
-def recover_after_worker_loss(document_id: int, *, timed_out: bool) -> None:
-    """Called when a worker process died mid-task: fail on a hard time limit, otherwise queue again."""
-    active = Document.objects.filter(pk=document_id, status__in=[Status.PARSING, Status.EMBEDDING])
+def recover_after_worker_loss(document_id: int, *, task_id: str, timed_out: bool) -> None:
+    """Called when the process running a task died: fail on a hard time limit, otherwise queue again.
+
+    Only the attempt that task claimed is touched; if another worker has taken the document over since,
+    its work goes on.
+    """
+    owned = Document.objects.filter(
+        pk=document_id, status__in=[Status.PARSING, Status.EMBEDDING], claim_token__startswith=f"{task_id}:"
+    )
     if timed_out:
-        if active.update(status=Status.FAILED, error=time_limit_message(), finished_at=timezone.now()):
-            Chunk.objects.filter(document_id=document_id).delete()
-    elif active.update(status=Status.QUEUED, queued_at=timezone.now()):
+        document = owned.first()
+        if document and owned.update(status=Status.FAILED, error=time_limit_message(), finished_at=timezone.now()):
+            discard_chunks(document)
+    elif owned.update(status=Status.QUEUED, queued_at=timezone.now()):
         # The attempt counter in the claim stops a document that kills its worker every time.
         enqueue(document_id)

@@ -11,22 +11,31 @@ from django.conf import settings
 from django.db import connection
 
 from . import embeddings, indexing, pipeline, services
+from .models import Corpus
 
 log = logging.getLogger(__name__)
 
 
 # The pipeline keeps its own time limit between steps; Celery's hard limit is the backstop.
-@shared_task(acks_late=True, time_limit=settings.INGEST_TIME_LIMIT + 120)
-def ingest(document_id: int) -> None:
-    pipeline.ingest_document(document_id)
+@shared_task(bind=True, acks_late=True, time_limit=settings.INGEST_TIME_LIMIT + 120)
+def ingest(self, document_id: int) -> None:
+    pipeline.ingest_document(document_id, task_id=self.request.id or "")
 
 
 @task_failure.connect
-def recover_document(sender=None, args=None, exception=None, **kwargs) -> None:
+def recover_document(sender=None, task_id=None, args=None, exception=None, **kwargs) -> None:
     # Fires in the worker's main process when the child running the task died or hit the
     # hard time limit: the task itself never got to record what happened.
-    if getattr(sender, "name", None) == ingest.name and args:
-        services.recover_after_worker_loss(args[0], timed_out=isinstance(exception, TimeLimitExceeded))
+    if getattr(sender, "name", None) == ingest.name and args and task_id:
+        timed_out = isinstance(exception, TimeLimitExceeded)
+        services.recover_after_worker_loss(args[0], task_id=task_id, timed_out=timed_out)
+
+
+@shared_task
+def rebuild_index(corpus_id: int) -> None:
+    corpus = Corpus.objects.filter(pk=corpus_id).first()
+    if corpus:
+        indexing.rebuild_corpus_index(corpus)
 
 
 @worker_process_init.connect

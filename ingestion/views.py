@@ -3,7 +3,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFilesSent
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -69,12 +69,9 @@ def render_corpus(request: HttpRequest, corpus: Corpus, form: UploadForm, status
 @staff_required
 def upload(request: HttpRequest, slug: str) -> HttpResponse:
     corpus = get_object_or_404(Corpus, slug=slug)
-    try:
-        form = UploadForm(request.POST, request.FILES)
-    except (TooManyFilesSent, RequestDataTooBig):
-        form = UploadForm()
-        form.add_error(None, "That upload was too large to accept. Upload fewer files at a time.")
-        return render_corpus(request, corpus, form, status=400)
+    # More files than DATA_UPLOAD_MAX_NUMBER_FILES stop Django before this view (the CSRF check
+    # reads the body first): templates/400.html explains it.
+    form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return render_corpus(request, corpus, form, status=400)
     for file in form.cleaned_data["files"]:

@@ -37,10 +37,13 @@ def test_no_chunk_is_longer_than_the_model_reads(chunker, tokenizer):
         assert chunk.token_count == len(tokenizer.encode(chunk.text, add_special_tokens=False).ids)
 
 
-def test_chunk_offsets_point_at_the_chunk_text(chunker):
-    text = "Ünïcödé text — with dashes… and emoji 🎉. " * 80
+def test_chunks_leave_no_word_of_the_text_out(chunker):
+    text = "Ünïcödé text — with dashes… and emoji 🎉.\nWrapped line.\n\nNew paragraph here. " * 60
+    covered = [False] * len(text)
     for chunk in chunker.split(text):
-        assert text[chunk.start : chunk.end] == chunk.text
+        covered[chunk.start : chunk.end] = [True] * (chunk.end - chunk.start)
+    missed = "".join(ch for ch, is_covered in zip(text, covered, strict=True) if not is_covered)
+    assert missed.strip() == ""
 
 
 def test_neighbouring_chunks_overlap_a_little(chunker):

@@ -72,7 +72,7 @@ def test_rebuild_index_leaves_out_documents_that_are_not_ready(tmp_path, db):
     ingest(document.pk)
     Document.objects.filter(pk=document.pk).update(status=Document.Status.EMBEDDING)
     call_command("rebuild_index")
-    assert indexing.store_for(corpus.pk).meta()["count"] == 0
+    assert not indexing.store_for(corpus.pk).exists()
 
 
 def test_ensure_admin_creates_one_admin_and_prints_the_password_once(capsys, db):

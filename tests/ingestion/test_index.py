@@ -4,7 +4,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from ingestion.index import LOADED, IndexModelMismatch, IndexStore
+from ingestion.index import LOADED, IndexBusy, IndexModelMismatch, IndexStore
 
 DIM = 16
 MODEL = "test-model"
@@ -78,7 +78,7 @@ def test_rebuilding_gives_the_same_results_as_adding_piece_by_piece(store, tmp_p
     queries = random_vectors(20, seed=9)
     before = store.search(queries, k=10)
     rebuilt = IndexStore(tmp_path / "rebuilt")
-    count = rebuilt.rebuild([(ids[:150], vectors[:150]), (ids[150:], vectors[150:])], model=MODEL, dimension=DIM)
+    count = rebuilt.rebuild([(ids[:150], vectors[:150]), (ids[150:], vectors[150:])], model=MODEL)
     assert count == 300
     assert rebuilt.search(queries, k=10) == before
 
@@ -100,3 +100,32 @@ def test_writers_in_several_processes_lose_nothing(store):
         assert process.exitcode == 0
     assert store.meta()["count"] == 200
     assert store.meta()["version"] == 20
+
+
+def test_rebuilding_from_nothing_leaves_no_index(store):
+    store.add(np.arange(3), random_vectors(3), model=MODEL)
+    assert store.rebuild([], model=MODEL) == 0
+    assert not store.exists()
+    assert store.search(random_vectors(1), k=3) == [[]]
+
+
+def test_a_busy_lock_gives_up_after_its_timeout(store):
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=hold_lock, args=(store.directory, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        with pytest.raises(IndexBusy), store.lock(timeout=0.2):
+            pass
+    finally:
+        release.set()
+        holder.join(timeout=60)
+    with store.lock(timeout=5):
+        pass  # free again once the holder let go
+
+
+def hold_lock(directory, ready, release) -> None:
+    with IndexStore(directory).lock():
+        ready.set()
+        release.wait(60)

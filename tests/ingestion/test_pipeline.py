@@ -1,13 +1,14 @@
 """The pipeline, run in the test process by calling the task function directly."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from ingestion import indexing, services
+from ingestion import extract, indexing, pipeline, services
 from ingestion.models import Chunk, Document
 from ingestion.tasks import ingest
 
@@ -48,13 +49,14 @@ def test_progress_counters_end_full_and_timings_are_kept(upload, five_page_pdf):
     assert document.finished_at >= document.started_at
 
 
-def test_chunk_spans_point_into_the_page_text(upload, tmp_path):
+def test_chunk_spans_point_into_the_extracted_page_text(upload, tmp_path):
     pages = long_pages(3)
     document = ingested(upload(make_pdf(tmp_path / "long.pdf", pages=pages)))
+    # What a document view will do to highlight a passage: extract the page again and cut the span.
+    extracted = {page.number: page.text for page in extract.iter_pages(Path(document.file.path), "pdf")}
     for chunk in document.chunks.all():
-        page_text = " ".join(pages[chunk.page - 1].split())
-        assert " ".join(chunk.text.split()) in page_text
-        assert chunk.char_end - chunk.char_start == len(chunk.text)
+        assert extracted[chunk.page][chunk.char_start : chunk.char_end] == chunk.text
+        assert " ".join(chunk.text.split()) in " ".join(pages[chunk.page - 1].split())
 
 
 def test_the_index_finds_a_sentence_on_the_page_it_came_from(corpus, upload, five_page_pdf):
@@ -128,7 +130,7 @@ def test_a_truncated_pdf_fails_as_damaged(upload, tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
     document = ingested(upload(cut))
     assert document.status == Status.FAILED
-    assert document.error
+    assert "damaged" in document.error
 
 
 def test_a_web_page_without_visible_text_fails_with_a_plain_message(upload, tmp_path):
@@ -187,3 +189,40 @@ def test_a_corpus_whose_embedding_model_cannot_be_loaded_fails_its_documents_pla
     document = ingested(upload(make_pdf(tmp_path / "a.pdf", pages=["Some text."])))
     assert document.status == Status.FAILED
     assert "could not load its embedding model" in document.error
+
+
+def test_a_worker_that_was_taken_over_cannot_write_any_more(upload, five_page_pdf):
+    document = upload(five_page_pdf)
+    first = pipeline.claim(document.pk, task_id="first")
+    Document.objects.filter(pk=document.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    second = pipeline.claim(document.pk, task_id="second")
+    assert second is not None
+    late_chunk = Chunk(document=first, ordinal=0, text="late", char_start=0, char_end=4, token_count=1)
+    with pytest.raises(pipeline.DocumentGone):
+        pipeline.update(first, new_chunks=[late_chunk], pages_done=3)
+    assert document.chunks.count() == 0
+    assert Document.objects.get(pk=document.pk).claim_token == second.claim_token
+
+
+def test_a_title_set_by_a_person_is_kept(upload, tmp_path):
+    document = upload(make_pdf(tmp_path / "a.pdf", pages=["Text."], title="Title from the PDF"))
+    Document.objects.filter(pk=document.pk).update(title="Title a person chose")
+    assert ingested(document).title == "Title a person chose"
+
+
+def test_a_dead_workers_document_is_queued_again_only_if_that_worker_owned_it(upload, five_page_pdf, tmp_path):
+    document = upload(five_page_pdf)
+    pipeline.claim(document.pk, task_id="task-a")
+    services.recover_after_worker_loss(document.pk, task_id="task-b", timed_out=False)
+    assert Document.objects.get(pk=document.pk).status == Status.PARSING  # task-b never had it
+    services.recover_after_worker_loss(document.pk, task_id="task-a", timed_out=False)
+    assert Document.objects.get(pk=document.pk).status == Status.QUEUED
+
+
+def test_a_task_killed_at_the_hard_time_limit_fails_its_document(upload, five_page_pdf):
+    document = upload(five_page_pdf)
+    pipeline.claim(document.pk, task_id="task-a")
+    services.recover_after_worker_loss(document.pk, task_id="task-a", timed_out=True)
+    document.refresh_from_db()
+    assert document.status == Status.FAILED
+    assert "took longer than" in document.error

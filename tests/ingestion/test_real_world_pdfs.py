@@ -31,6 +31,7 @@ NOT_A_PDF = {"qpdf_bad1-not-a-pdf.pdf", "qpdf_bad-content.pdf", "qpdf_bad2-no-st
 NO_TEXT_LAYER = {"sf_019_grayscale-image.pdf", "sf_023_cmyk-image.pdf", "sf_007_imagemagick-CCITTFax.pdf"}
 
 
+@pytest.mark.timeout(1200)
 def test_every_real_world_pdf_ends_ready_or_failed_with_a_message(celery_worker):
     corpus = services.create_corpus(name="Real-world PDFs")
     ids = []

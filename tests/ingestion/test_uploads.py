@@ -1,3 +1,4 @@
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -23,12 +24,12 @@ def upload_files(client, corpus, *files):
     return client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": list(files)}, follow=True)
 
 
-def test_a_stored_file_is_named_by_its_hash_never_by_the_users_path(staff_client, corpus, tmp_path, settings):
+def test_a_stored_file_is_never_named_after_the_users_path(staff_client, corpus, tmp_path, settings):
     file = SimpleUploadedFile("../../etc/evil name.pdf", pdf_bytes(tmp_path))
     upload_files(staff_client, corpus, file)
     document = Document.objects.get()
     assert document.original_name == "evil name.pdf"
-    assert document.file.name == f"corpora/{corpus.pk}/{document.sha256}.pdf"
+    assert re.fullmatch(rf"corpora/{corpus.pk}/{document.sha256[:16]}-[0-9a-f]{{12}}\.pdf", document.file.name)
     stored = Path(document.file.path).resolve()
     assert stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
     assert stored.read_bytes() == pdf_bytes(tmp_path)
@@ -135,12 +136,20 @@ def test_the_status_view_returns_each_row_rendered(staff_client, corpus, upload,
 
 
 def test_a_failed_document_can_be_retried(staff_client, corpus):
-    result = services.accept_upload(file=SimpleUploadedFile("e.txt", b""), name="e.txt", corpus=corpus)
-    Document.objects.filter(pk=result.document.pk).update(error="x", status=Document.Status.FAILED)
-    staff_client.post(reverse("ingestion:retry", args=[result.document.pk]))
-    result.document.refresh_from_db()
-    assert result.document.status == Document.Status.QUEUED
-    assert result.document.error == ""
+    document = services.accept_upload(file=SimpleUploadedFile("a.txt", b"text"), name="a.txt", corpus=corpus).document
+    Document.objects.filter(pk=document.pk).update(error="It took too long.", status=Document.Status.FAILED)
+    page = staff_client.get(corpus.get_absolute_url()).content.decode()
+    assert reverse("ingestion:retry", args=[document.pk]) in page
+    staff_client.post(reverse("ingestion:retry", args=[document.pk]))
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED
+    assert document.error == ""
+
+
+def test_an_unsupported_file_offers_no_retry(staff_client, corpus):
+    document = services.accept_upload(file=SimpleUploadedFile("x.bin", bytes(range(256))), name="x.bin", corpus=corpus)
+    page = staff_client.get(corpus.get_absolute_url()).content.decode()
+    assert reverse("ingestion:retry", args=[document.document.pk]) not in page
 
 
 def test_a_document_title_with_markup_is_shown_as_text(staff_client, corpus, tmp_path):
@@ -162,13 +171,30 @@ def test_lost_and_stalled_documents_are_sent_to_the_queue_again(broker_url, tmp_
     client.delete(queue)  # as after a broker restart: the messages are gone
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Document.objects.filter(pk=lost.pk).update(queued_at=an_hour_ago)
-    Document.objects.filter(pk=stalled.pk).update(status=Document.Status.PARSING, heartbeat_at=an_hour_ago)
+    Document.objects.filter(pk=stalled.pk).update(
+        status=Document.Status.PARSING, queued_at=an_hour_ago, heartbeat_at=an_hour_ago
+    )
     try:
         assert sorted(services.requeue_lost_documents()) == sorted([lost.pk, stalled.pk])
         assert client.llen(queue) == 2
-        assert fresh.pk not in services.requeue_lost_documents()  # the queue is no longer empty
+        Document.objects.filter(pk=lost.pk).update(queued_at=an_hour_ago)
+        # The queue holds messages now, so a long-queued document is not lost; a stalled
+        # one was sent a moment ago and is not sent again yet.
+        assert services.requeue_lost_documents() == []
+        assert client.llen(queue) == 2
     finally:
         client.delete(queue)
+    assert fresh.pk not in (lost.pk, stalled.pk)
+
+
+def test_the_admin_saves_only_the_fields_it_edits(admin_client, corpus):
+    document = services.accept_upload(file=SimpleUploadedFile("a.txt", b"x"), name="a.txt", corpus=corpus).document
+    form_loaded_while_queued = {"title": "Edited", "source_url": "", "document_date": ""}
+    # Meanwhile a worker moves the document on.
+    Document.objects.filter(pk=document.pk).update(status=Document.Status.EMBEDDING, chunks_done=5)
+    admin_client.post(reverse("admin:ingestion_document_change", args=[document.pk]), form_loaded_while_queued)
+    document.refresh_from_db()
+    assert (document.title, document.status, document.chunks_done) == ("Edited", "embedding", 5)
 
 
 def test_staff_can_edit_a_documents_title_and_date_in_the_admin(admin_client, corpus):
@@ -185,3 +211,13 @@ def test_the_embedding_model_of_an_existing_corpus_cannot_be_changed_in_the_admi
     page = admin_client.get(reverse("admin:ingestion_corpus_change", args=[corpus.pk])).content.decode()
     assert 'name="embedding_model"' not in page
     assert "all-MiniLM-L6-v2" in page
+
+
+def test_too_many_files_for_django_gets_a_plain_page_not_a_bare_error(staff_client, corpus, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    settings.DEBUG = False
+    files = [SimpleUploadedFile(f"{n}.txt", b"x") for n in range(5)]
+    response = staff_client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": files})
+    assert response.status_code == 400
+    assert "too many files at once" in response.content.decode()
+    assert not Document.objects.exists()

@@ -2,8 +2,10 @@
 
 import subprocess
 import sys
+import time
 import uuid
 
+import psutil
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -85,7 +87,7 @@ def test_an_empty_upload_and_a_good_one_side_by_side(celery_worker):
 
 def test_without_redis_the_filesystem_broker_carries_the_work(worker_env, data_dir, tmp_path):
     # The fallback `make run` uses when no Redis can be found or started.
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (data_dir / "broker" / folder).mkdir(parents=True, exist_ok=True)
     env = {**worker_env, "CELERY_BROKER_URL": "filesystem://localhost//"}
     worker = start_worker(tmp_path / "fs-worker.log", env)
@@ -99,5 +101,26 @@ def test_without_redis_the_filesystem_broker_carries_the_work(worker_env, data_d
         assert result.returncode == 0, result.stdout + result.stderr + worker.log()[-2000:]
         assert "files.pdf: ready" in result.stdout
         assert Document.objects.get(original_name="files.pdf").status == Document.Status.READY
+        assert not (ROOT / "control").exists(), "the broker wrote outside the data folder"
     finally:
         stop_worker(worker)
+
+
+def test_a_pool_process_killed_mid_document_is_replaced_and_the_document_finished(celery_worker, tmp_path):
+    corpus = services.create_corpus(name="Killed")
+    pdf = make_pdf(tmp_path / "long.pdf", pages=long_pages(120))
+    with open(pdf, "rb") as f:
+        document = services.accept_upload(file=f, name="long.pdf", corpus=corpus).document
+    deadline = time.monotonic() + 120
+    while Document.objects.get(pk=document.pk).status != Document.Status.EMBEDDING:
+        assert time.monotonic() < deadline, "the document never started embedding"
+        time.sleep(0.1)
+    (child,) = psutil.Process(celery_worker.process.pid).children()
+    child.kill()  # as the kernel's out-of-memory killer would
+
+    (document,) = wait_until_settled([document.pk], timeout=180)
+    assert document.status == Document.Status.READY, document.error
+    assert document.attempts == 2
+    assert document.chunks.count() == document.chunks_total
+    assert indexing.store_for(corpus.pk).meta()["count"] == document.chunks_total
+    assert celery_worker.is_alive()
