@@ -28,7 +28,11 @@ class CorpusAdmin(admin.ModelAdmin):
     def rebuild_index(self, request, queryset) -> None:
         for corpus in queryset:
             # In a worker: a large corpus takes longer than a web request should.
-            tasks.rebuild_index.delay(corpus.pk)
+            try:
+                tasks.rebuild_index.delay(corpus.pk)
+            except Exception:
+                self.message_user(request, f"{corpus}: the task queue did not answer; try again.", messages.ERROR)
+                continue
             self.message_user(request, f"{corpus}: the index is being rebuilt by a worker.")
 
     def delete_model(self, request, corpus: Corpus) -> None:

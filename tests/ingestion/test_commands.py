@@ -1,12 +1,15 @@
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from ingestion import indexing, services
 from ingestion.models import Corpus, Document
 from ingestion.tasks import ingest
 
-from ..conftest import TOPIC_PAGES
+from ..conftest import TOPIC_PAGES, wait_until_settled
 from ..documents import long_pages, make_pdf
 
 
@@ -84,3 +87,23 @@ def test_ensure_admin_creates_one_admin_and_prints_the_password_once(capsys, db)
     admin = get_user_model().objects.get(is_superuser=True)
     password = first.split("password:")[1].split()[0]
     assert admin.check_password(password)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_rebuilds_an_index_through_a_worker(celery_worker, admin_client, tmp_path):
+    corpus = Corpus.objects.create(name="From admin", slug="from-admin")
+    with open(make_pdf(tmp_path / "a.pdf", pages=TOPIC_PAGES), "rb") as f:
+        document = services.accept_upload(file=f, name="a.pdf", corpus=corpus).document
+    (document,) = wait_until_settled([document.pk])
+    store = indexing.store_for(corpus.pk)
+    store.index_path.unlink()
+    response = admin_client.post(
+        reverse("admin:ingestion_corpus_changelist"), {"action": "rebuild_index", "_selected_action": [corpus.pk]}
+    )
+    assert response.status_code == 302
+    deadline = time.monotonic() + 60
+    while not store.exists():
+        assert time.monotonic() < deadline, celery_worker.log()[-2000:]
+        time.sleep(0.2)
+    assert store.meta()["count"] == document.chunks.count()
