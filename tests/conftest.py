@@ -18,7 +18,7 @@ from config.celery import app as celery_app
 from ingestion import services
 from ingestion.models import Corpus, Document
 
-from .documents import make_pdf
+from .documents import TOPIC_PAGES, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
@@ -185,17 +185,3 @@ def upload(corpus: Corpus):
 @pytest.fixture
 def five_page_pdf(tmp_path: Path) -> Path:
     return make_pdf(tmp_path / "field-notes.pdf", pages=TOPIC_PAGES, title="Field notes")
-
-
-TOPIC_PAGES = [
-    "Volcanoes form where magma rises through the crust. Basaltic eruptions are effusive, "
-    "with lava flowing for kilometres, while andesitic volcanoes explode violently.",
-    "Sourdough bread rises because wild yeast and lactic acid bacteria ferment the dough. "
-    "A starter is fed with flour and water every day to keep the culture active.",
-    "The Arctic tern migrates from the Arctic to the Antarctic and back each year, "
-    "the longest migration of any animal, covering about seventy thousand kilometres.",
-    "Copper wiring conducts electricity well because its outer electrons move freely. "
-    "Aluminium is lighter and cheaper but needs thicker cables for the same current.",
-    "Chess openings such as the Sicilian Defence fight for the centre from the flank. "
-    "White's first move advantage is small but measurable in grandmaster games.",
-]

@@ -2,6 +2,20 @@
 
 from pathlib import Path
 
+# Five pages on unrelated topics: a question about one of them has one right page.
+TOPIC_PAGES = [
+    "Volcanoes form where magma rises through the crust. Basaltic eruptions are effusive, "
+    "with lava flowing for kilometres, while andesitic volcanoes explode violently.",
+    "Sourdough bread rises because wild yeast and lactic acid bacteria ferment the dough. "
+    "A starter is fed with flour and water every day to keep the culture active.",
+    "The Arctic tern migrates from the Arctic to the Antarctic and back each year, "
+    "the longest migration of any animal, covering about seventy thousand kilometres.",
+    "Copper wiring conducts electricity well because its outer electrons move freely. "
+    "Aluminium is lighter and cheaper but needs thicker cables for the same current.",
+    "Chess openings such as the Sicilian Defence fight for the centre from the flank. "
+    "White's first move advantage is small but measurable in grandmaster games.",
+]
+
 
 def make_pdf(path: Path, *, pages: list[str], title: str | None = None) -> Path:
     """A PDF with one page per string; an empty string makes a page without text."""

@@ -9,8 +9,8 @@ from ingestion import indexing, services
 from ingestion.models import Corpus, Document
 from ingestion.tasks import ingest
 
-from ..conftest import TOPIC_PAGES, wait_until_settled
-from ..documents import long_pages, make_pdf
+from ..conftest import wait_until_settled
+from ..documents import TOPIC_PAGES, long_pages, make_pdf
 
 
 def test_ingest_with_create_makes_the_corpus_and_stores_every_file_of_a_folder(tmp_path, capsys, db):
