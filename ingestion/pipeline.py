@@ -287,11 +287,6 @@ def fail(document: Document, message: str) -> None:
 def discard_chunks(document: Document) -> None:
     """Removes a document's chunks from the database and, if its lock comes soon, from the index."""
     ids = list(document.chunks.values_list("pk", flat=True))
-    if not ids:
-        return
-    try:
+    if ids:
         indexing.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
-    except IndexBusy:
-        # Searches skip ids whose chunks are gone, and a rebuild drops them.
-        log.warning("index of corpus %s busy; %s stale ids left for the next rebuild", document.corpus_id, len(ids))
-    document.chunks.all().delete()
+        document.chunks.all().delete()

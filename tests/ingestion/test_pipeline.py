@@ -172,7 +172,7 @@ def test_deleting_a_document_removes_its_file_chunks_and_index_entries(corpus, u
     services.delete_document(gone)
     assert not Document.objects.filter(pk=gone.pk).exists()
     assert Chunk.objects.filter(document_id=gone.pk).count() == 0
-    assert not __import__("os").path.exists(path)
+    assert not Path(path).exists()
     assert indexing.store_for(corpus.pk).meta()["count"] == keep.chunks.count()
     hits = indexing.search_corpus(corpus, "Arctic tern migration", k=5)
     assert {hit.chunk.document_id for hit in hits} == {keep.pk}
