@@ -19,6 +19,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value.strip() else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if not value:
@@ -64,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ingestion",
+    "qa",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +174,32 @@ INGEST_STALE_AFTER = env_int("INGEST_STALE_AFTER", 300)
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 INGEST_SWEEP_INTERVAL = env_int("INGEST_SWEEP_INTERVAL", 60)  # seconds between sweeps for lost documents
 INDEX_LOCK_TIMEOUT = env_int("INDEX_LOCK_TIMEOUT", 600)
+# A corpus index switches from exact search to IVF (searching INDEX_IVF_NPROBE lists) at this size.
+INDEX_ANN_THRESHOLD = env_int("INDEX_ANN_THRESHOLD", 50_000)
+INDEX_IVF_NPROBE = env_int("INDEX_IVF_NPROBE", 32)
+
+# Retrieval: dense and keyword (BM25) results fused by reciprocal rank.
+RETRIEVAL_TOP_K = env_int("RETRIEVAL_TOP_K", 8)
+RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 50)  # from each retriever, before fusion
+RETRIEVAL_KEYWORDS = env_bool("RETRIEVAL_KEYWORDS", True)
+# Passages less similar than this (cosine, 0-1) to the question are not used; see the README.
+RETRIEVAL_MIN_SCORE = env_float("RETRIEVAL_MIN_SCORE", 0.15)
+
+# The address of this site as users reach it; links in prompts and command output use it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# The answer service. No LLM_URL: answers are extracted from the passages, not generated.
+LLM_URL = env_str("LLM_URL", "")
+LLM_BACKEND = env_str("LLM_BACKEND", "tgi" if LLM_URL else "extractive")  # tgi | openai | extractive
+LLM_MODEL = env_str("LLM_MODEL", "")  # the model name an OpenAI-compatible server expects
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.1)
+LLM_MAX_NEW_TOKENS = env_int("LLM_MAX_NEW_TOKENS", 512)
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60)  # seconds to connect, and between two streamed tokens
+# The prompt budget when the server does not report its own (TGI's /info does).
+LLM_MAX_INPUT_TOKENS = env_int("LLM_MAX_INPUT_TOKENS", 7680)
+# A citation is "verified" when the cited passage supports its sentence at least this much; see the README.
+CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.5)
 
 # Celery
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

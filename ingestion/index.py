@@ -3,6 +3,10 @@
 Ids are the caller's (chunk primary keys). One writer at a time across processes
 (a file lock); every write goes to a temp file that replaces the old one, so a
 reader never sees half an index. Readers keep what they loaded until the file changes.
+
+Small indexes are exact (flat). Once an index reaches ann_threshold vectors it becomes
+an inverted-file index (IVF), which searches a few lists instead of every vector and,
+unlike HNSW, can still remove ids.
 """
 
 import functools
@@ -50,11 +54,15 @@ def gpu_count() -> int:
 
 
 class IndexStore:
-    def __init__(self, directory: Path, *, lock_timeout: float = 600) -> None:
+    def __init__(
+        self, directory: Path, *, lock_timeout: float = 600, ann_threshold: int = 50_000, nprobe: int = 32
+    ) -> None:
         self.directory = Path(directory)
         self.index_path = self.directory / INDEX_FILE
         self.meta_path = self.directory / META_FILE
         self.lock_timeout = lock_timeout
+        self.ann_threshold = ann_threshold
+        self.nprobe = nprobe
 
     def exists(self) -> bool:
         return self.index_path.exists()
@@ -90,7 +98,7 @@ class IndexStore:
             # IndexIDMap2 would keep both copies of an id that is added twice.
             index.remove_ids(ids)
             index.add_with_ids(vectors, ids)
-            self.write(index, model=model)
+            self.write(self.sized(index), model=model)
 
     def remove(self, ids: Iterable[int], *, lock_timeout: float | None = None) -> None:
         ids = np.fromiter(ids, dtype=np.int64)
@@ -119,8 +127,14 @@ class IndexStore:
                 self.index_path.unlink(missing_ok=True)
                 self.meta_path.unlink(missing_ok=True)
                 return 0
-            self.write(index, model=model)
+            self.write(self.sized(index), model=model)
         return index.ntotal
+
+    def sized(self, index: Any) -> Any:
+        """The index itself, or an IVF copy of a flat one that has grown past the threshold."""
+        if index.ntotal < self.ann_threshold or is_ivf(index):
+            return index
+        return flat_to_ivf(index, nprobe=self.nprobe)
 
     def read_for_writing(self, *, model: str, dimension: int) -> Any:
         if not self.exists():
@@ -141,7 +155,13 @@ class IndexStore:
         faiss.write_index(index, str(tmp))
         fsync_file(tmp)
         os.replace(tmp, self.index_path)
-        meta = {"model": model, "dimension": index.d, "count": index.ntotal, "version": version}
+        meta = {
+            "model": model,
+            "dimension": index.d,
+            "count": index.ntotal,
+            "version": version,
+            "kind": "ivf" if is_ivf(index) else "flat",
+        }
         tmp_meta = self.meta_path.with_suffix(".tmp")
         tmp_meta.write_text(json.dumps(meta, indent=2))
         fsync_file(tmp_meta)
@@ -159,7 +179,8 @@ class IndexStore:
         index = LOADED.get(self.index_path)
         if index is None or index.ntotal == 0:
             return [[] for _ in range(len(queries))]
-        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal))
+        params = faiss_module().SearchParametersIVF(nprobe=self.nprobe) if is_ivf(index) else None
+        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal), params=params)
         return [
             [Hit(id=int(i), score=float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
             for row_ids, row_scores in zip(ids, scores, strict=True)
@@ -176,6 +197,30 @@ def new_index(dimension: int) -> Any:
     faiss = faiss_module()
     # Exact inner product on normalized vectors is cosine similarity; IDMap2 lets us remove ids.
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def is_ivf(index: Any) -> bool:
+    return isinstance(index, faiss_module().IndexIVF)
+
+
+def flat_to_ivf(index: Any, *, nprobe: int) -> Any:
+    """An IVF index holding the same ids and vectors as a flat IndexIDMap2.
+
+    IVF stores our ids itself: an IDMap over IVF would lose track of ids after a removal.
+    """
+    faiss = faiss_module()
+    count, dimension = index.ntotal, index.d
+    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    vectors = index.index.reconstruct_n(0, count)
+    # About 4 * sqrt(n) lists, trained on up to 64 vectors per list.
+    nlist = max(16, int(4 * count**0.5))
+    sample = vectors[np.random.default_rng(0).permutation(count)[: nlist * 64]]
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(sample)
+    ivf.add_with_ids(vectors, ids)
+    # Saved with the index, so a copy on the GPU (where search parameters differ) searches as many lists.
+    ivf.nprobe = nprobe
+    return ivf
 
 
 def fsync_file(path: Path) -> None:

@@ -1,4 +1,8 @@
-"""The per-corpus FAISS indexes, joined to the database: PostgreSQL holds the vectors, the index is derived."""
+"""The per-corpus indexes, joined to the database: PostgreSQL holds the vectors and text, the indexes are derived.
+
+Each corpus has a FAISS vector index and a tantivy keyword index in one folder, written
+together under the folder's lock.
+"""
 
 import logging
 from collections.abc import Iterator
@@ -10,6 +14,7 @@ from django.db.models import QuerySet
 
 from . import embeddings
 from .index import IndexStore
+from .keywords import KeywordIndex
 from .models import Chunk, Corpus, Document
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,16 @@ def encoder_for(model_name: str) -> embeddings.Encoder:
 
 
 def store_for(corpus_id: int) -> IndexStore:
-    return IndexStore(settings.INDEX_DIR / f"corpus-{corpus_id}", lock_timeout=settings.INDEX_LOCK_TIMEOUT)
+    return IndexStore(
+        settings.INDEX_DIR / f"corpus-{corpus_id}",
+        lock_timeout=settings.INDEX_LOCK_TIMEOUT,
+        ann_threshold=settings.INDEX_ANN_THRESHOLD,
+        nprobe=settings.INDEX_IVF_NPROBE,
+    )
+
+
+def keywords_for(corpus_id: int) -> KeywordIndex:
+    return KeywordIndex(settings.INDEX_DIR / f"corpus-{corpus_id}" / "keywords")
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -59,21 +73,40 @@ def vector_batches(chunks: QuerySet[Chunk]) -> Iterator[tuple[np.ndarray, np.nda
         yield vectors_from_rows(rows)
 
 
+def keyword_entries(chunks: QuerySet[Chunk]) -> Iterator[tuple[int, str]]:
+    yield from chunks.order_by("pk").values_list("pk", "text").iterator(READ_BATCH)
+
+
+def ready_chunks(corpus_id: int) -> QuerySet[Chunk]:
+    return Chunk.objects.filter(document__corpus_id=corpus_id, document__status=Document.Status.READY)
+
+
 def add_document(document: Document) -> np.ndarray:
-    """Puts a document's vectors in its corpus index and returns their ids."""
+    """Puts a document's vectors and words in its corpus indexes and returns their ids."""
     batches = list(vector_batches(document.chunks.all()))
     if not batches:
         return np.zeros(0, dtype=np.int64)
     ids = np.concatenate([ids for ids, _ in batches])
     vectors = np.vstack([vectors for _, vectors in batches])
-    store_for(document.corpus_id).add(ids, vectors, model=document.embedding_model)
+    store = store_for(document.corpus_id)
+    keywords = keywords_for(document.corpus_id)
+    with store.lock():
+        store.add(ids, vectors, model=document.embedding_model)
+        if keywords.exists() or not ready_chunks(document.corpus_id).exists():
+            keywords.add(keyword_entries(document.chunks.all()))
+        else:
+            # A corpus indexed before keyword search existed gets its whole keyword index at once.
+            keywords.rebuild(keyword_entries(ready_chunks(document.corpus_id) | document.chunks.all()))
     return ids
 
 
 def remove_chunk_ids(corpus_id: int, ids: list[int], *, lock_timeout: float) -> None:
-    """Removes ids from a corpus index if it can within lock_timeout; otherwise leaves them, harmlessly."""
+    """Removes ids from a corpus' indexes if it can within lock_timeout; otherwise leaves them, harmlessly."""
+    store = store_for(corpus_id)
     try:
-        store_for(corpus_id).remove(ids, lock_timeout=lock_timeout)
+        with store.lock(lock_timeout):
+            store.remove(ids, lock_timeout=lock_timeout)
+            keywords_for(corpus_id).remove(ids)
     except Exception:
         # Searches skip ids whose chunks are gone, and a rebuild drops them.
         log.warning("%s ids of corpus %s left in its index for the next rebuild", len(ids), corpus_id, exc_info=True)
@@ -85,8 +118,12 @@ def delete_corpus_index(corpus_id: int) -> None:
 
 def rebuild_corpus_index(corpus: Corpus) -> int:
     """Rebuilds a corpus index from the vectors of its ready documents alone; returns the vector count."""
-    chunks = Chunk.objects.filter(document__corpus=corpus, document__status=Document.Status.READY)
-    return store_for(corpus.pk).rebuild(vector_batches(chunks), model=corpus.embedding_model)
+    chunks = ready_chunks(corpus.pk)
+    store = store_for(corpus.pk)
+    with store.lock():
+        count = store.rebuild(vector_batches(chunks), model=corpus.embedding_model)
+        keywords_for(corpus.pk).rebuild(keyword_entries(chunks))
+    return count
 
 
 def search_corpus(corpus: Corpus, query: str, *, k: int = 8) -> list[SearchHit]:

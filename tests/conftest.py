@@ -19,6 +19,7 @@ from ingestion import services
 from ingestion.models import Corpus, Document
 
 from .documents import TOPIC_PAGES, make_pdf
+from .fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
@@ -185,3 +186,25 @@ def upload(corpus: Corpus):
 @pytest.fixture
 def five_page_pdf(tmp_path: Path) -> Path:
     return make_pdf(tmp_path / "field-notes.pdf", pages=TOPIC_PAGES, title="Field notes")
+
+
+@pytest.fixture
+def fake_llm(settings):
+    """A fake TGI server on a free port, set as the answer service (native TGI API)."""
+    with FakeLLM() as llm:
+        settings.LLM_URL = llm.url
+        settings.LLM_BACKEND = "tgi"
+        settings.LLM_TIMEOUT = 2
+        yield llm
+
+
+@pytest.fixture
+def field_notes(corpus: Corpus, upload, five_page_pdf: Path) -> Corpus:
+    """The corpus with the five-page PDF ingested (one topic per page), in this process."""
+    from ingestion.tasks import ingest
+
+    document = upload(five_page_pdf)
+    ingest(document.pk)
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY, document.error
+    return corpus

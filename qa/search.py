@@ -1,0 +1,84 @@
+"""Finding the passages for a question in the indexes of the given corpora, and only those."""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from ingestion import indexing
+from ingestion.models import Chunk, Corpus, Document
+
+from . import retrieval
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk: Chunk  # with its document
+    score: float  # cosine similarity to the question
+    dense_rank: int | None
+    keyword_rank: int | None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    passages: list[Passage]
+    query_vectors: dict[str, np.ndarray]  # by embedding model
+    seconds: float
+
+
+def retrieve(
+    question: str,
+    corpora: list[Corpus],
+    *,
+    k: int | None = None,
+    min_score: float | None = None,
+    candidates: int | None = None,
+    use_keywords: bool | None = None,
+) -> Retrieval:
+    """The k passages of the corpora that best answer the question, best first.
+
+    Only the indexes of the given corpora are searched: the caller decides which corpora
+    a user may read, before anything is retrieved.
+    """
+    started = time.perf_counter()
+    k = settings.RETRIEVAL_TOP_K if k is None else k
+    min_score = settings.RETRIEVAL_MIN_SCORE if min_score is None else min_score
+    candidates = max(settings.RETRIEVAL_CANDIDATES if candidates is None else candidates, k)
+    use_keywords = settings.RETRIEVAL_KEYWORDS if use_keywords is None else use_keywords
+
+    query_vectors: dict[str, np.ndarray] = {}
+    dense_lists, keyword_lists = [], []
+    for corpus in corpora:
+        model = corpus.embedding_model
+        if model not in query_vectors:
+            query_vectors[model] = indexing.encoder_for(model).encode([question])[0]
+        dense_lists.append(indexing.store_for(corpus.pk).search(query_vectors[model][None, :], candidates)[0])
+        if use_keywords:
+            keyword_lists.append(indexing.keywords_for(corpus.pk).search(question, candidates))
+    dense = retrieval.merge_by_score(dense_lists)[:candidates]
+    keyword = retrieval.merge_by_score(keyword_lists)[:candidates]
+    fused = retrieval.fuse(dense, keyword)
+
+    chunks = (
+        Chunk.objects.filter(
+            pk__in=[f.id for f in fused],
+            document__corpus__in=corpora,
+            document__status=Document.Status.READY,
+        )
+        .select_related("document")
+        .in_bulk()
+    )
+    model_of = {corpus.pk: corpus.embedding_model for corpus in corpora}
+    similarity = {}
+    for chunk_id, chunk in chunks.items():
+        if chunk.vector is not None:
+            vector = np.frombuffer(bytes(chunk.vector), dtype=np.float32)
+            similarity[chunk_id] = float(vector @ query_vectors[model_of[chunk.document.corpus_id]])
+    # An id whose chunk is gone (deleted since the index was written) has no similarity and is skipped.
+    chosen = retrieval.select(fused, similarity, k=k, min_score=min_score)
+    passages = [
+        Passage(chunk=chunks[f.id], score=similarity[f.id], dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
+        for f in chosen
+    ]
+    return Retrieval(passages=passages, query_vectors=query_vectors, seconds=time.perf_counter() - started)

@@ -1,0 +1,317 @@
+"""Answering a question: retrieve, pack the prompt, stream the answer, resolve and verify citations.
+
+answer_question yields events as the answer is made, for the streaming endpoint; ask runs
+it to the end. Whatever fails (the LLM server above all), the user gets the passages and a
+plain message, and the stored Answer says what happened.
+"""
+
+import functools
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.urls import reverse
+
+from ingestion import indexing
+from ingestion.models import Corpus
+
+from . import citations, extractive, llm, prompting
+from .models import Answer, Citation, Source
+from .search import Passage, retrieve
+
+log = logging.getLogger(__name__)
+
+NO_PASSAGES = "Nothing in the selected documents matches this question closely enough to answer it."
+NOT_ANSWERED = " The passages that were found are shown below."
+INCOMPLETE = " The answer above is incomplete."
+LENGTH_LIMIT = "The answer reached its length limit and was cut short."
+UNEXPECTED = "Something went wrong while answering. Try again in a moment."
+
+
+@dataclass
+class Event:
+    kind: str  # "sources", "token" or "done"
+    data: dict = field(default_factory=dict)
+
+
+@functools.cache
+def configured_backend(
+    kind: str, url: str, model: str, api_key: str, temperature: float, max_new_tokens: int, timeout: float, budget: int
+) -> llm.Backend | None:
+    if kind == "extractive" or not url:
+        return None
+    return llm.BACKENDS[kind](
+        url,
+        timeout=timeout,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        max_input_tokens=budget,
+        model=model,
+        api_key=api_key,
+    )
+
+
+def backend() -> llm.Backend | None:
+    """The LLM backend the settings choose (kept between requests), or None for extractive answers."""
+    return configured_backend(
+        settings.LLM_BACKEND,
+        settings.LLM_URL,
+        settings.LLM_MODEL,
+        settings.LLM_API_KEY,
+        settings.LLM_TEMPERATURE,
+        settings.LLM_MAX_NEW_TOKENS,
+        settings.LLM_TIMEOUT,
+        settings.LLM_MAX_INPUT_TOKENS,
+    )
+
+
+def passage_url(passage: Passage, base_url: str) -> str:
+    chunk = passage.chunk
+    url = base_url.rstrip("/") + reverse("ingestion:document", args=[chunk.document_id]) + f"?passage={chunk.pk}"
+    return url + (f"#page={chunk.page}" if chunk.page else f"#passage-{chunk.pk}")
+
+
+def make_blocks(passages: list[Passage], base_url: str) -> list[prompting.Block]:
+    blocks = []
+    for number, passage in enumerate(passages, start=1):
+        document = passage.chunk.document
+        date = document.document_date or document.created_at.date()
+        blocks.append(
+            prompting.Block(
+                source=number,
+                title=document.display_title,
+                date=date.isoformat(),
+                url=passage_url(passage, base_url),
+                text=passage.chunk.text,
+            )
+        )
+    return blocks
+
+
+def ask(question: str, corpora: list[Corpus], *, user=None, base_url: str = "") -> Answer:
+    """Answers a question to the end and returns the stored Answer."""
+    answer_id = None
+    for event in answer_question(question, corpora, user=user, base_url=base_url):
+        answer_id = event.data.get("answer_id", answer_id)
+    return Answer.objects.get(pk=answer_id)
+
+
+def answer_question(question: str, corpora: list[Corpus], *, user=None, base_url: str = "") -> Iterator[Event]:
+    started = time.perf_counter()
+    base_url = base_url or settings.SITE_URL
+    chosen = backend()
+    answer = Answer.objects.create(
+        question=question,
+        asked_by=user,
+        mode=Answer.Mode.EXTRACTED if chosen is None else Answer.Mode.GENERATED,
+        backend=chosen.name if chosen else "extractive",
+    )
+    answer.corpora.set(corpora)
+    try:
+        yield from run(answer, chosen, corpora, started, base_url)
+    except Exception:
+        log.exception("answer %s failed", answer.pk)
+        status = Answer.Status.INCOMPLETE if answer.text else Answer.Status.UNAVAILABLE
+        finish(answer, started, status=status, message=UNEXPECTED)
+        yield Event("done", done_data(answer))
+
+
+def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, base_url: str) -> Iterator[Event]:
+    found = retrieve(answer.question, corpora)
+    answer.retrieval_ms = found.seconds * 1000
+    blocks = make_blocks(found.passages, base_url)
+    embed = sentence_embedder(corpora)
+    if not blocks:
+        finish(answer, started, status=Answer.Status.NO_PASSAGES, message=NO_PASSAGES)
+        yield Event("sources", sources_data(answer))
+        yield Event("done", done_data(answer))
+        return
+
+    if chosen is None:
+        answer.model = corpora[0].embedding_model
+        save_sources(answer, found.passages, blocks)
+        yield Event("sources", sources_data(answer))
+        text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
+        answer.first_token_ms = elapsed_ms(started)
+        answer.text = text
+        yield Event("token", {"text": text})
+        resolve_citations(answer, blocks, embed)
+        finish(answer, started, status=Answer.Status.COMPLETE)
+        yield Event("done", done_data(answer))
+        return
+
+    try:
+        prompt = prompting.pack(
+            blocks, answer.question, budget=chosen.prompt_budget(), token_offsets=chosen.token_offsets
+        )
+    except llm.LLMError as exc:
+        # No prompt can be sent; the user still gets the passages.
+        answer.model = chosen.model
+        save_sources(answer, found.passages, blocks)
+        finish(answer, started, status=Answer.Status.UNAVAILABLE, message=exc.message + NOT_ANSWERED)
+        yield Event("sources", sources_data(answer))
+        yield Event("done", done_data(answer))
+        return
+    answer.model = chosen.model_id()
+    answer.prompt_tokens = prompt.tokens
+    answer.sources_dropped = prompt.dropped
+    save_sources(answer, found.passages, prompt.blocks)
+    yield Event("sources", sources_data(answer))
+
+    pieces: list[str] = []
+    try:
+        for piece in chosen.stream(prompt.system, prompt.user):
+            if piece.text:
+                if not pieces:
+                    answer.first_token_ms = elapsed_ms(started)
+                pieces.append(piece.text)
+                yield Event("token", {"text": piece.text})
+            if piece.finish_reason:
+                answer.finish_reason = piece.finish_reason
+    except llm.LLMError as exc:
+        answer.text = "".join(pieces).strip()
+        resolve_citations(answer, prompt.blocks, embed)
+        if answer.text:
+            finish(answer, started, status=Answer.Status.INCOMPLETE, message=exc.message + INCOMPLETE)
+        else:
+            finish(answer, started, status=Answer.Status.UNAVAILABLE, message=exc.message + NOT_ANSWERED)
+        yield Event("done", done_data(answer))
+        return
+    answer.text = "".join(pieces).strip()
+    resolve_citations(answer, prompt.blocks, embed)
+    if answer.finish_reason == "length":
+        finish(answer, started, status=Answer.Status.INCOMPLETE, message=LENGTH_LIMIT)
+    else:
+        finish(answer, started, status=Answer.Status.COMPLETE)
+    yield Event("done", done_data(answer))
+
+
+def elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def sentence_embedder(corpora: list[Corpus]) -> citations.Embed:
+    """Embeds sentences for verification and extraction with the (first) corpus' own model."""
+    return indexing.encoder_for(corpora[0].embedding_model).encode
+
+
+def finish(answer: Answer, started: float, *, status: str, message: str = "") -> None:
+    answer.status = status
+    answer.message = message
+    answer.total_ms = elapsed_ms(started)
+    answer.save()
+
+
+def save_sources(answer: Answer, passages: list[Passage], blocks: list[prompting.Block]) -> None:
+    Source.objects.bulk_create(
+        Source(
+            answer=answer,
+            number=block.source,
+            chunk=passage.chunk,
+            document=passage.chunk.document,
+            title=block.title,
+            page=passage.chunk.page,
+            url=block.url,
+            text=block.text,
+            score=passage.score,
+        )
+        for passage, block in zip(passages, blocks, strict=False)
+    )
+
+
+def resolve_citations(answer: Answer, blocks: list[prompting.Block], embed: citations.Embed) -> None:
+    """Stores each citation of a source that was in the prompt, with its verified flag; counts the rest."""
+    if not answer.text:
+        return
+    sources = {source.number: source for source in answer.sources.all()}
+    references, unknown = citations.find_references(
+        answer.text,
+        urls={b.url: b.source for b in blocks},
+        titles={b.title.lower(): b.source for b in blocks},
+    )
+    claims = citations.claims_for(answer.text, references)
+    known = [c for c in claims if c.source in sources]
+    answer.unknown_references = len(unknown) + len({c.source for c in claims if c.source not in sources})
+    rows = []
+    for number in sorted({c.source for c in known}):
+        source_claims = [c for c in known if c.source == number]
+        supports = citations.support([c.text or answer.text for c in source_claims], sources[number].text, embed)
+        for claim, found in zip(source_claims, supports, strict=True):
+            rows.append(
+                Citation(
+                    answer=answer,
+                    source=sources[number],
+                    claim=claim.text,
+                    claim_start=claim.start,
+                    claim_end=claim.end,
+                    form=claim.form,
+                    support=found.score,
+                    is_verified=found.score >= settings.CITATION_SUPPORT_THRESHOLD,
+                    highlight_start=found.start,
+                    highlight_end=found.end,
+                )
+            )
+    Citation.objects.bulk_create(rows)
+
+
+def source_data(source: Source) -> dict:
+    return {
+        "number": source.number,
+        "title": source.title,
+        "page": source.page,
+        "url": source.url,
+        "document_id": source.document_id,
+        "chunk_id": source.chunk_id,
+        "text": source.text,
+        "score": round(source.score, 4),
+    }
+
+
+def sources_data(answer: Answer) -> dict:
+    return {
+        "answer_id": answer.pk,
+        "mode": answer.mode,
+        "sources": [source_data(s) for s in answer.sources.all()],
+    }
+
+
+def citation_data(citation: Citation) -> dict:
+    return {
+        "source": citation.source.number,
+        "claim": citation.claim,
+        "claim_span": [citation.claim_start, citation.claim_end],
+        "form": citation.form,
+        "support": round(citation.support, 4),
+        "verified": citation.is_verified,
+        "highlight": [citation.highlight_start, citation.highlight_end],
+    }
+
+
+def answer_data(answer: Answer) -> dict:
+    """Everything about a stored answer, as plain data for JSON."""
+    return {
+        "answer_id": answer.pk,
+        "question": answer.question,
+        "answer": answer.text,
+        "mode": answer.mode,
+        "is_generated": answer.mode == Answer.Mode.GENERATED,
+        "status": answer.status,
+        "message": answer.message,
+        "backend": answer.backend,
+        "model": answer.model,
+        "timings_ms": {
+            "retrieval": answer.retrieval_ms,
+            "first_token": answer.first_token_ms,
+            "total": answer.total_ms,
+        },
+        "sources_dropped": answer.sources_dropped,
+        "unknown_references": answer.unknown_references,
+        "sources": [source_data(s) for s in answer.sources.all()],
+        "citations": [citation_data(c) for c in answer.citations.select_related("source")],
+    }
+
+
+def done_data(answer: Answer) -> dict:
+    return answer_data(answer)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "qa"
+
+urlpatterns = [
+    path("ask/", views.ask_page, name="ask"),
+    path("ask/answer/", views.ask_json, name="ask_json"),
+    path("ask/stream/", views.ask_stream, name="ask_stream"),
+    path("answers/<int:pk>/", views.answer_detail, name="answer"),
+]
