@@ -199,7 +199,7 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60)  # seconds to connect, and between tw
 # The prompt budget when the server does not report its own (TGI's /info does).
 LLM_MAX_INPUT_TOKENS = env_int("LLM_MAX_INPUT_TOKENS", 7680)
 # A citation is "verified" when the cited passage supports its sentence at least this much; see the README.
-CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.5)
+CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.65)
 
 # Celery
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -28,6 +28,7 @@ NOT_ANSWERED = " The passages that were found are shown below."
 INCOMPLETE = " The answer above is incomplete."
 LENGTH_LIMIT = "The answer reached its length limit and was cut short."
 UNEXPECTED = "Something went wrong while answering. Try again in a moment."
+STOPPED = "The answer was stopped before it was complete."
 
 
 @dataclass
@@ -111,6 +112,11 @@ def answer_question(question: str, corpora: list[Corpus], *, user=None, base_url
     answer.corpora.set(corpora)
     try:
         yield from run(answer, chosen, corpora, started, base_url)
+    except GeneratorExit:
+        # The reader went away (a closed browser tab): the record must not stay "answering".
+        if answer.status == Answer.Status.ANSWERING:
+            finish(answer, started, status=Answer.Status.INCOMPLETE, message=STOPPED)
+        raise
     except Exception:
         log.exception("answer %s failed", answer.pk)
         status = Answer.Status.INCOMPLETE if answer.text else Answer.Status.UNAVAILABLE
@@ -167,6 +173,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
                 if not pieces:
                     answer.first_token_ms = elapsed_ms(started)
                 pieces.append(piece.text)
+                answer.text = "".join(pieces)  # kept current, for a reader who leaves mid-answer
                 yield Event("token", {"text": piece.text})
             if piece.finish_reason:
                 answer.finish_reason = piece.finish_reason

@@ -219,3 +219,15 @@ def test_the_ask_command_prints_the_answer_and_its_citations(field_notes, fake_l
     assert "page 3" in out
     call_command("ask", QUESTION, corpus=[field_notes.slug], json=True)
     assert json.loads(capsys.readouterr().out)["citations"][0]["source"] == 1
+
+
+def test_a_reader_who_leaves_mid_stream_leaves_a_record_marked_incomplete(field_notes, fake_llm):
+    fake_llm.answer, fake_llm.token_delay = TERN, 0.05
+    events = services.answer_question(QUESTION, [field_notes])
+    answer_id = next(events).data["answer_id"]
+    next(events)  # the first token
+    events.close()
+    answer = Answer.objects.get(pk=answer_id)
+    assert answer.status == "incomplete"
+    assert answer.message == services.STOPPED
+    assert TERN.startswith(answer.text)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from config.celery import app as celery_app
 from ingestion import services as ingestion_services
 from ingestion.models import Corpus, Document
+from ingestion.tasks import ingest
 from qa import evaluation, extractive, prompting
 from qa.search import retrieve
 from qa.services import make_blocks, sentence_embedder
@@ -34,9 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
-        if not options["questions"].exists():
-            raise CommandError(f"{options['questions']} does not exist.")
-        question_set = evaluation.load_questions(options["questions"])
+        path = Path(options["questions"])
+        if not path.exists():
+            raise CommandError(f"{path} does not exist.")
+        question_set = evaluation.load_questions(path)
         corpus = Corpus.objects.filter(slug=options["corpus"]).first()
         if options["ingest"]:
             corpus = corpus or ingestion_services.create_corpus(name=options["corpus"], slug=options["corpus"])
@@ -83,7 +85,14 @@ class Command(BaseCommand):
     def ingest(self, corpus: Corpus, paragraphs: list[evaluation.Paragraph]) -> None:
         """Ingests the paragraphs not yet in the corpus, here in this process (no worker needed)."""
         # Queued work runs right here instead of going to the broker.
+        was_eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True
+        try:
+            self.ingest_here(corpus, paragraphs)
+        finally:
+            celery_app.conf.task_always_eager = was_eager
+
+    def ingest_here(self, corpus: Corpus, paragraphs: list[evaluation.Paragraph]) -> None:
         present = set(corpus.documents.values_list("original_name", flat=True))
         todo = [p for p in paragraphs if p.name not in present]
         self.stderr.write(f"Ingesting {len(todo)} of {len(paragraphs)} paragraphs into {corpus.slug}...")
@@ -92,6 +101,8 @@ class Command(BaseCommand):
                 file=io.BytesIO(paragraph.text.encode()), name=paragraph.name, corpus=corpus
             )
             Document.objects.filter(pk=result.document.pk).update(title=paragraph.title)
+            # Already done if the upload's commit ran it; inside an outer transaction it has not run yet.
+            ingest(result.document.pk)
             if number % 200 == 0:
                 self.stderr.write(f"  {number} done")
         failed = corpus.documents.filter(status=Document.Status.FAILED).count()
