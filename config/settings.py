@@ -183,7 +183,7 @@ RETRIEVAL_TOP_K = env_int("RETRIEVAL_TOP_K", 8)
 RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 50)  # from each retriever, before fusion
 RETRIEVAL_KEYWORDS = env_bool("RETRIEVAL_KEYWORDS", True)
 # Passages less similar than this (cosine, 0-1) to the question are not used; see the README.
-RETRIEVAL_MIN_SCORE = env_float("RETRIEVAL_MIN_SCORE", 0.15)
+RETRIEVAL_MIN_SCORE = env_float("RETRIEVAL_MIN_SCORE", 0.2)
 
 # The address of this site as users reach it; links in prompts and command output use it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")

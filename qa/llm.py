@@ -121,6 +121,7 @@ class Backend:
         self.api_key = api_key
         self.cached_limits: tuple[float, Limits] | None = None
         self.mutex = threading.Lock()
+        self.http_client: httpx2.Client | None = None
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -182,11 +183,15 @@ class TGIBackend(Backend):
 
     name = "tgi"
 
+    def http(self) -> httpx2.Client:
+        # One client, kept: making one loads the CA bundle, which costs about 20 ms.
+        if self.http_client is None:
+            self.http_client = httpx2.Client(headers=self.headers(), timeout=min(self.timeout, 10))
+        return self.http_client
+
     def get_json(self, method: str, path: str, body: dict | None = None):
         try:
-            response = httpx2.request(
-                method, self.url + path, json=body, headers=self.headers(), timeout=min(self.timeout, 10)
-            )
+            response = self.http().request(method, self.url + path, json=body)
             response.raise_for_status()
             return response.json()
         except httpx2.HTTPStatusError as exc:

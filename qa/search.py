@@ -60,15 +60,15 @@ def retrieve(
     keyword = retrieval.merge_by_score(keyword_lists)[:candidates]
     fused = retrieval.fuse(dense, keyword)
 
-    chunks = (
-        Chunk.objects.filter(
-            pk__in=[f.id for f in fused],
-            document__corpus__in=corpora,
-            document__status=Document.Status.READY,
-        )
-        .select_related("document")
-        .in_bulk()
-    )
+    # By primary key alone (a join on corpus makes SQLite walk the whole corpus); the corpus and
+    # status are checked on the rows, so nothing outside the given corpora gets through.
+    fetched = Chunk.objects.filter(pk__in=[f.id for f in fused]).select_related("document").order_by().in_bulk()
+    allowed = {corpus.pk for corpus in corpora}
+    chunks = {
+        chunk_id: chunk
+        for chunk_id, chunk in fetched.items()
+        if chunk.document.corpus_id in allowed and chunk.document.status == Document.Status.READY
+    }
     model_of = {corpus.pk: corpus.embedding_model for corpus in corpora}
     similarity = {}
     for chunk_id, chunk in chunks.items():
