@@ -35,3 +35,5 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/ingest.py
+	$(PY) bench/retrieval.py
+	$(PY) bench/keywords.py

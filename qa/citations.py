@@ -22,6 +22,7 @@ ECHOED_URL = re.compile(r"\burl:\s*(\S+)", re.IGNORECASE)
 ECHOED_TITLE = re.compile(r"\btitle:\s*([^\n]+?)(?=\s+(?:date|url|source):|\n|$)", re.IGNORECASE)
 TRAILING_PUNCTUATION = ".,;:)]}>'\""
 WORD = re.compile(r"\w+")
+SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
 STOPWORDS = frozenset(
     [
         "a",
@@ -243,7 +244,8 @@ def strip_markers(answer: str, start: int, end: int, references: list[Reference]
         s, e = max(reference[0], start) - start, min(reference[1], end) - start
         if s < e:
             text = text[:s] + " " + text[e:]
-    return text.strip()
+    # "California [1]." leaves "California ." behind.
+    return SPACE_BEFORE_PUNCTUATION.sub(r"\1", text).strip()
 
 
 # What is left of a line like "Source: date: 2024-03-01 url: ..." once its reference is taken out.

@@ -85,7 +85,9 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": source.page,
             "url": source.url,
             "segments": highlighted(
-                source.text, [(c.highlight_start, c.highlight_end) for c in citations if c.source_id == source.pk]
+                source.text,
+                # Only a verified citation has a sentence that supports it.
+                [(c.highlight_start, c.highlight_end) for c in citations if c.source_id == source.pk and c.is_verified],
             ),
         }
         for source in answer.sources.all()

@@ -47,6 +47,7 @@
       answer.textContent += data.text;
     } else if (kind === "done") {
       answer.textContent = data.answer;
+      if (!data.answer) mode.textContent = "";  // nothing was generated or extracted
       showSources(data.sources, data.citations);
       if (data.message) { message.textContent = data.message; message.hidden = false; }
       permalink.querySelector("a").href = "/answers/" + data.answer_id + "/";

@@ -47,8 +47,8 @@ def test_an_inline_marker_stands_behind_its_own_sentence():
     answer = "Revenue was 42 million dollars [1]. Costs fell by a tenth [2]."
     claims = citations.claims_for(answer, citations.find_references(answer, URLS, TITLES)[0])
     assert [(c.source, c.text) for c in claims] == [
-        (1, "Revenue was 42 million dollars ."),
-        (2, "Costs fell by a tenth ."),
+        (1, "Revenue was 42 million dollars."),
+        (2, "Costs fell by a tenth."),
     ]
 
 
