@@ -190,7 +190,9 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # The answer service. No LLM_URL: answers are extracted from the passages, not generated.
 LLM_URL = env_str("LLM_URL", "")
-LLM_BACKEND = env_str("LLM_BACKEND", "tgi" if LLM_URL else "extractive")  # tgi | openai | extractive
+LLM_BACKEND = env_str("LLM_BACKEND", "") or ("tgi" if LLM_URL else "extractive")  # tgi | openai | extractive
+if LLM_BACKEND not in ("tgi", "openai", "extractive"):
+    raise ImproperlyConfigured(f"LLM_BACKEND must be tgi, openai or extractive, not {LLM_BACKEND!r}.")
 LLM_MODEL = env_str("LLM_MODEL", "")  # the model name an OpenAI-compatible server expects
 LLM_API_KEY = env_str("LLM_API_KEY", "")
 LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.1)

@@ -180,7 +180,12 @@ class IndexStore:
         if index is None or index.ntotal == 0:
             return [[] for _ in range(len(queries))]
         params = faiss_module().SearchParametersIVF(nprobe=self.nprobe) if is_ivf(index) else None
-        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal), params=params)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if gpu_count() > 0:
+            with GPU_SEARCH:  # GPU indexes are not safe to search from two threads at once
+                scores, ids = index.search(queries, min(k, index.ntotal))
+        else:
+            scores, ids = index.search(queries, min(k, index.ntotal), params=params)
         return [
             [Hit(id=int(i), score=float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
             for row_ids, row_scores in zip(ids, scores, strict=True)
@@ -260,3 +265,4 @@ def to_search_device(index: Any) -> Any:
 
 
 LOADED = LoadedIndexes()
+GPU_SEARCH = threading.Lock()

@@ -155,7 +155,7 @@ def run_pipeline(document: Document) -> None:
         try:
             update(document, status=Status.READY, finished_at=timezone.now(), index_seconds=time.monotonic() - started)
         except DocumentGone:
-            store.remove(ids)
+            indexing.remove_chunk_ids(document.corpus_id, ids.tolist(), lock_timeout=LOCK_POLL_SECONDS)
             raise
 
 

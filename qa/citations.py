@@ -205,15 +205,24 @@ def claims_for(answer: str, references: list[Reference]) -> list[Claim]:
     in_sentence: dict[int, list[Reference]] = {}
     for reference in references:
         in_sentence.setdefault(sentence_of(spans, reference.start), []).append(reference)
+    # Most models cite after the sentence ("Revenue rose. [1]"); some before ("[1] Revenue rose.").
+    # The segmenter keeps a marker with the sentence before it, so in the second style a marker
+    # that ends a sentence leads the next one.
+    leads = bool(spans) and any(not answer[spans[0][0] : r.start].strip() for r in in_sentence.get(0, []))
     by_sentence: dict[int, list[Reference]] = {}
     for index, refs in in_sentence.items():
         start, end = spans[index]
         for reference in refs:
-            # "Revenue rose. [1] Costs fell." : a marker that opens a sentence with words of its
-            # own belongs to the sentence before; a line that is only "Source: 1" does not.
             opens = not answer[start : reference.start].strip()
-            moved = index > 0 and opens and has_words(strip_markers(answer, start, end, refs))
-            by_sentence.setdefault(index - 1 if moved else index, []).append(reference)
+            closes = not re.sub(r"[\s\[\]\d,;()]", "", answer[reference.end : end])
+            if leads and closes and not opens and index + 1 < len(spans):
+                target = index + 1
+            elif not leads and opens and index > 0 and has_words(strip_markers(answer, start, end, refs)):
+                # "Revenue rose. [1] Costs fell.": the marker belongs to the sentence before.
+                target = index - 1
+            else:
+                target = index
+            by_sentence.setdefault(target, []).append(reference)
     claims: list[Claim] = []
     last_cited = -1
     for index in sorted(by_sentence):

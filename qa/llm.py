@@ -27,6 +27,7 @@ from huggingface_hub.errors import (
 from .prompting import END_OF_TURN, render_llama3
 
 LIMITS_TTL_SECONDS = 60
+FAILURE_TTL_SECONDS = 5  # a dead server is not asked again by every waiting question
 RETRY_PAUSE_SECONDS = 0.5
 
 UNREACHABLE = "The answer service could not be reached."
@@ -56,6 +57,11 @@ class Limits:
 class Piece:
     text: str
     finish_reason: str = ""  # set on the last piece: "stop", "length", "eos_token", ...
+
+
+def make_piece(text: str, finish_reason: object) -> Piece:
+    # A NUL character cannot be stored in PostgreSQL text; a server may send anything.
+    return Piece(text=text.replace("\x00", ""), finish_reason=str(finish_reason or "")[:30])
 
 
 def classify(exc: BaseException) -> LLMError:
@@ -119,9 +125,10 @@ class Backend:
         self.default_max_input_tokens = max_input_tokens
         self.model = model
         self.api_key = api_key
-        self.cached_limits: tuple[float, Limits] | None = None
+        self.cached_limits: tuple[float, Limits | LLMError] | None = None
         self.mutex = threading.Lock()
-        self.http_client: httpx2.Client | None = None
+        # One client, kept: making one loads the CA bundle, which costs about 20 ms.
+        self.http_client = httpx2.Client(headers=self.headers(), timeout=min(self.timeout, 10))
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -130,13 +137,24 @@ class Backend:
         return InferenceClient(base_url=base_url, timeout=self.timeout, api_key=self.api_key or None)
 
     def limits(self) -> Limits:
-        """The server's token limits, asked at most once a minute."""
+        """The server's token limits, asked at most once a minute (a failure is kept for a few seconds)."""
+        cached = self.cached_limits
+        if cached:
+            age = time.monotonic() - cached[0]
+            if isinstance(cached[1], Limits) and age < LIMITS_TTL_SECONDS:
+                return cached[1]
+            if isinstance(cached[1], LLMError) and age < FAILURE_TTL_SECONDS:
+                raise cached[1]
+        # Asked without holding a lock: two threads may both ask, which is cheaper than queueing.
+        try:
+            result: Limits | LLMError = self.fetch_limits()
+        except LLMError as exc:
+            result = exc
         with self.mutex:
-            if self.cached_limits and time.monotonic() - self.cached_limits[0] < LIMITS_TTL_SECONDS:
-                return self.cached_limits[1]
-            limits = self.fetch_limits()
-            self.cached_limits = (time.monotonic(), limits)
-            return limits
+            self.cached_limits = (time.monotonic(), result)
+        if isinstance(result, LLMError):
+            raise result
+        return result
 
     def fetch_limits(self) -> Limits:
         return Limits(max_input_tokens=self.default_max_input_tokens, max_total_tokens=None, model_id=self.model)
@@ -155,9 +173,9 @@ class Backend:
 
     def model_id(self) -> str:
         try:
-            return self.limits().model_id or self.model
+            return (self.limits().model_id or self.model)[:300]
         except LLMError:
-            return self.model
+            return self.model[:300]
 
     def stream(self, system: str, user: str) -> Iterator[Piece]:
         """The answer as it is generated; a refused connection is tried once more before anything streams."""
@@ -183,15 +201,9 @@ class TGIBackend(Backend):
 
     name = "tgi"
 
-    def http(self) -> httpx2.Client:
-        # One client, kept: making one loads the CA bundle, which costs about 20 ms.
-        if self.http_client is None:
-            self.http_client = httpx2.Client(headers=self.headers(), timeout=min(self.timeout, 10))
-        return self.http_client
-
-    def get_json(self, method: str, path: str, body: dict | None = None):
+    def get_json(self, method: str, path: str, body: dict | None = None) -> object:
         try:
-            response = self.http().request(method, self.url + path, json=body)
+            response = self.http_client.request(method, self.url + path, json=body)
             response.raise_for_status()
             return response.json()
         except httpx2.HTTPStatusError as exc:
@@ -233,7 +245,7 @@ class TGIBackend(Backend):
                 text = "" if event.token.special else event.token.text
                 finish_reason = event.details.finish_reason if event.details else ""
                 if text or finish_reason:
-                    yield Piece(text=text, finish_reason=str(finish_reason or ""))
+                    yield make_piece(text, finish_reason)
 
 
 class OpenAIBackend(Backend):
@@ -260,7 +272,7 @@ class OpenAIBackend(Backend):
                 choice = chunk.choices[0]
                 text = choice.delta.content or "" if choice.delta else ""
                 if text or choice.finish_reason:
-                    yield Piece(text=text, finish_reason=str(choice.finish_reason or ""))
+                    yield make_piece(text, choice.finish_reason)
 
 
 BACKENDS = {"tgi": TGIBackend, "openai": OpenAIBackend}

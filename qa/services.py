@@ -17,13 +17,15 @@ from django.urls import reverse
 from ingestion import indexing
 from ingestion.models import Corpus
 
-from . import citations, extractive, llm, prompting
+from . import citations, extractive, llm, payloads, prompting
 from .models import Answer, Citation, Source
 from .search import Passage, retrieve
 
 log = logging.getLogger(__name__)
 
 NO_PASSAGES = "Nothing in the selected documents matches this question closely enough to answer it."
+NO_ROOM = "The passages found are longer than the answer service accepts, so it was not asked."
+NO_SENTENCE = "No sentence of the passages below answers this question well enough to quote it."
 NOT_ANSWERED = " The passages that were found are shown below."
 INCOMPLETE = " The answer above is incomplete."
 LENGTH_LIMIT = "The answer reached its length limit and was cut short."
@@ -119,33 +121,37 @@ def answer_question(question: str, corpora: list[Corpus], *, user=None, base_url
         raise
     except Exception:
         log.exception("answer %s failed", answer.pk)
+        # Written by update(), not save(): whatever broke the answer (text the database refused, say)
+        # must not break this too.
         status = Answer.Status.INCOMPLETE if answer.text else Answer.Status.UNAVAILABLE
-        finish(answer, started, status=status, message=UNEXPECTED)
-        yield Event("done", done_data(answer))
+        Answer.objects.filter(pk=answer.pk).update(status=status, message=UNEXPECTED, total_ms=elapsed_ms(started))
+        answer.refresh_from_db()
+        yield Event("done", payloads.answer_data(answer))
 
 
 def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, base_url: str) -> Iterator[Event]:
     found = retrieve(answer.question, corpora)
     answer.retrieval_ms = found.seconds * 1000
     blocks = make_blocks(found.passages, base_url)
-    embed = sentence_embedder(corpora)
     if not blocks:
         finish(answer, started, status=Answer.Status.NO_PASSAGES, message=NO_PASSAGES)
-        yield Event("sources", sources_data(answer))
-        yield Event("done", done_data(answer))
+        yield Event("sources", payloads.sources_data(answer))
+        yield Event("done", payloads.answer_data(answer))
         return
 
+    embed = sentence_embedder(corpora)
     if chosen is None:
         answer.model = corpora[0].embedding_model
         save_sources(answer, found.passages, blocks)
-        yield Event("sources", sources_data(answer))
+        yield Event("sources", payloads.sources_data(answer))
         text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
         answer.first_token_ms = elapsed_ms(started)
         answer.text = text
-        yield Event("token", {"text": text})
+        if text:
+            yield Event("token", {"text": text})
         resolve_citations(answer, blocks, embed)
-        finish(answer, started, status=Answer.Status.COMPLETE)
-        yield Event("done", done_data(answer))
+        finish(answer, started, status=Answer.Status.COMPLETE, message="" if text else NO_SENTENCE)
+        yield Event("done", payloads.answer_data(answer))
         return
 
     try:
@@ -153,18 +159,22 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
             blocks, answer.question, budget=chosen.prompt_budget(), token_offsets=chosen.token_offsets
         )
     except llm.LLMError as exc:
+        prompt, message = None, exc.message + NOT_ANSWERED
+    else:
+        message = NO_ROOM + NOT_ANSWERED
+    if prompt is None or not prompt.blocks:
         # No prompt can be sent; the user still gets the passages.
         answer.model = chosen.model
         save_sources(answer, found.passages, blocks)
-        finish(answer, started, status=Answer.Status.UNAVAILABLE, message=exc.message + NOT_ANSWERED)
-        yield Event("sources", sources_data(answer))
-        yield Event("done", done_data(answer))
+        finish(answer, started, status=Answer.Status.UNAVAILABLE, message=message)
+        yield Event("sources", payloads.sources_data(answer))
+        yield Event("done", payloads.answer_data(answer))
         return
     answer.model = chosen.model_id()
     answer.prompt_tokens = prompt.tokens
     answer.sources_dropped = prompt.dropped
     save_sources(answer, found.passages, prompt.blocks)
-    yield Event("sources", sources_data(answer))
+    yield Event("sources", payloads.sources_data(answer))
 
     pieces: list[str] = []
     try:
@@ -184,7 +194,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
             finish(answer, started, status=Answer.Status.INCOMPLETE, message=exc.message + INCOMPLETE)
         else:
             finish(answer, started, status=Answer.Status.UNAVAILABLE, message=exc.message + NOT_ANSWERED)
-        yield Event("done", done_data(answer))
+        yield Event("done", payloads.answer_data(answer))
         return
     answer.text = "".join(pieces).strip()
     resolve_citations(answer, prompt.blocks, embed)
@@ -192,7 +202,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
         finish(answer, started, status=Answer.Status.INCOMPLETE, message=LENGTH_LIMIT)
     else:
         finish(answer, started, status=Answer.Status.COMPLETE)
-    yield Event("done", done_data(answer))
+    yield Event("done", payloads.answer_data(answer))
 
 
 def elapsed_ms(started: float) -> float:
@@ -233,12 +243,17 @@ def resolve_citations(answer: Answer, blocks: list[prompting.Block], embed: cita
     if not answer.text:
         return
     sources = {source.number: source for source in answer.sources.all()}
+    titles: dict[str, list[int]] = {}
+    for block in blocks:
+        titles.setdefault(block.title.lower(), []).append(block.source)
     references, unknown = citations.find_references(
         answer.text,
         urls={b.url: b.source for b in blocks},
-        titles={b.title.lower(): b.source for b in blocks},
+        # Passages of one document share its title, so a title names a block only when it is unique.
+        titles={title: numbers[0] for title, numbers in titles.items() if len(numbers) == 1},
     )
-    claims = citations.claims_for(answer.text, references)
+    # "source: 1" and "url: <url of 1>" on the same lines are one citation, not two.
+    claims = list({(c.source, c.start, c.end): c for c in citations.claims_for(answer.text, references)}.values())
     known = [c for c in claims if c.source in sources]
     answer.unknown_references = len(unknown) + len({c.source for c in claims if c.source not in sources})
     rows = []
@@ -261,64 +276,3 @@ def resolve_citations(answer: Answer, blocks: list[prompting.Block], embed: cita
                 )
             )
     Citation.objects.bulk_create(rows)
-
-
-def source_data(source: Source) -> dict:
-    return {
-        "number": source.number,
-        "title": source.title,
-        "page": source.page,
-        "url": source.url,
-        "document_id": source.document_id,
-        "chunk_id": source.chunk_id,
-        "text": source.text,
-        "score": round(source.score, 4),
-    }
-
-
-def sources_data(answer: Answer) -> dict:
-    return {
-        "answer_id": answer.pk,
-        "mode": answer.mode,
-        "sources": [source_data(s) for s in answer.sources.all()],
-    }
-
-
-def citation_data(citation: Citation) -> dict:
-    return {
-        "source": citation.source.number,
-        "claim": citation.claim,
-        "claim_span": [citation.claim_start, citation.claim_end],
-        "form": citation.form,
-        "support": round(citation.support, 4),
-        "verified": citation.is_verified,
-        "highlight": [citation.highlight_start, citation.highlight_end],
-    }
-
-
-def answer_data(answer: Answer) -> dict:
-    """Everything about a stored answer, as plain data for JSON."""
-    return {
-        "answer_id": answer.pk,
-        "question": answer.question,
-        "answer": answer.text,
-        "mode": answer.mode,
-        "is_generated": answer.mode == Answer.Mode.GENERATED,
-        "status": answer.status,
-        "message": answer.message,
-        "backend": answer.backend,
-        "model": answer.model,
-        "timings_ms": {
-            "retrieval": answer.retrieval_ms,
-            "first_token": answer.first_token_ms,
-            "total": answer.total_ms,
-        },
-        "sources_dropped": answer.sources_dropped,
-        "unknown_references": answer.unknown_references,
-        "sources": [source_data(s) for s in answer.sources.all()],
-        "citations": [citation_data(c) for c in answer.citations.select_related("source")],
-    }
-
-
-def done_data(answer: Answer) -> dict:
-    return answer_data(answer)

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from ingestion.views import staff_required
 
-from . import services
+from . import payloads, services
 from .forms import AskForm
 from .models import Answer
 
@@ -51,7 +51,7 @@ def ask_json(request: HttpRequest) -> HttpResponse:
     answer = services.ask(
         form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
     )
-    return JsonResponse(services.answer_data(answer))
+    return JsonResponse(payloads.answer_data(answer))
 
 
 @require_POST
@@ -76,7 +76,7 @@ def ask_stream(request: HttpRequest) -> HttpResponse:
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     answer = get_object_or_404(Answer, pk=pk)
     if request.GET.get("format") == "json":
-        return JsonResponse(services.answer_data(answer))
+        return JsonResponse(payloads.answer_data(answer))
     citations = list(answer.citations.select_related("source"))
     sources = [
         {

@@ -15,7 +15,8 @@
     sources.replaceChildren();
     const verified = new Map();
     (citations || []).forEach(function (c) {
-      verified.set(c.source, (verified.get(c.source) || c.verified) && c.verified);
+      // A source is marked verified only if every claim citing it is.
+      verified.set(c.source, (verified.has(c.source) ? verified.get(c.source) : true) && c.verified);
     });
     list.forEach(function (s) {
       const item = document.createElement("li");
@@ -86,6 +87,10 @@
           });
           if (data) handle(kind, JSON.parse(data));
         }
+      }
+      if (permalink.hidden) {  // the stream ended without its final event
+        message.textContent = "The answer stopped before it was complete. Try again.";
+        message.hidden = false;
       }
     } catch (error) {
       message.textContent = "The connection was lost before the answer was complete. Try again.";

@@ -231,3 +231,32 @@ def test_a_reader_who_leaves_mid_stream_leaves_a_record_marked_incomplete(field_
     assert answer.status == "incomplete"
     assert answer.message == services.STOPPED
     assert TERN.startswith(answer.text)
+
+
+def test_a_title_shared_by_several_passages_names_none_of_them(corpus, upload, tmp_path, fake_llm):
+    from ingestion.tasks import ingest
+
+    from ..documents import make_pdf
+
+    pages = [f"The Arctic tern flies far every year, note {n}. It migrates from pole to pole." for n in range(4)]
+    ingest(upload(make_pdf(tmp_path / "terns.pdf", pages=pages, title="Tern notes")).pk)
+    fake_llm.answer = "The Arctic tern migrates from pole to pole.\ntitle: Tern notes"
+    answer = ask(corpus, "Where does the Arctic tern migrate?")
+    assert answer.sources.count() > 1
+    assert not answer.citations.exists()
+
+
+def test_passages_too_long_for_the_server_are_shown_without_asking_it(field_notes, fake_llm):
+    fake_llm.max_input_tokens = 60
+    answer = ask(field_notes)
+    assert answer.status == "unavailable"
+    assert answer.message.startswith(services.NO_ROOM)
+    assert answer.sources.exists()
+    assert all(path != "/" for path, _ in fake_llm.requests)
+
+
+def test_text_the_database_cannot_hold_does_not_break_the_answer(field_notes, fake_llm):
+    fake_llm.answer = "The Arctic tern\x00 migrates to the Antarctic each year [1]."
+    answer = ask(field_notes)
+    assert answer.status == "complete"
+    assert "\x00" not in answer.text

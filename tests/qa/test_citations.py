@@ -75,3 +75,9 @@ def test_a_supported_claim_scores_above_the_threshold_and_an_unrelated_one_below
     )
     assert supported.score >= settings.CITATION_SUPPORT_THRESHOLD > unrelated.score
     assert passage[supported.start : supported.end].startswith("The Arctic tern migrates")
+
+
+def test_markers_that_lead_their_sentences_stay_with_them():
+    answer = "[1] Revenue rose 5%. [2] Costs fell 3%."
+    claims = citations.claims_for(answer, citations.find_references(answer, URLS, TITLES)[0])
+    assert [(c.source, c.text) for c in claims] == [(1, "Revenue rose 5%."), (2, "Costs fell 3%.")]

@@ -124,3 +124,13 @@ def test_limits_from_a_dead_server_raise_an_llm_error():
 def test_a_server_without_a_tokenizer_leaves_counting_to_the_estimate(llm):
     assert openai(llm.url).token_offsets("some text") is None
     assert tgi(refused_url()).token_offsets("some text") is None
+
+
+def test_a_dead_server_is_not_asked_again_by_every_question_for_a_few_seconds():
+    backend = tgi(refused_url())
+    with pytest.raises(LLMError):
+        backend.limits()
+    started = time.monotonic()
+    with pytest.raises(LLMError):
+        backend.limits()
+    assert time.monotonic() - started < 0.05

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ingestion.models import Corpus
-from qa import services
+from qa import payloads, services
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if not question:
             raise CommandError("The question is empty.")
         answer = services.ask(question, corpora)
-        data = services.answer_data(answer)
+        data = payloads.answer_data(answer)
         if options["json"]:
             self.stdout.write(json.dumps(data, indent=2))
             return

@@ -1,0 +1,60 @@
+"""Stored answers as plain data, for the JSON endpoint, the stream's events and `ask --json`."""
+
+from .models import Answer, Citation, Source
+
+
+def source_data(source: Source) -> dict:
+    return {
+        "number": source.number,
+        "title": source.title,
+        "page": source.page,
+        "url": source.url,
+        "document_id": source.document_id,
+        "chunk_id": source.chunk_id,
+        "text": source.text,
+        "score": round(source.score, 4),
+    }
+
+
+def sources_data(answer: Answer) -> dict:
+    return {
+        "answer_id": answer.pk,
+        "mode": answer.mode,
+        "sources": [source_data(s) for s in answer.sources.all()],
+    }
+
+
+def citation_data(citation: Citation) -> dict:
+    return {
+        "source": citation.source.number,
+        "claim": citation.claim,
+        "claim_span": [citation.claim_start, citation.claim_end],
+        "form": citation.form,
+        "support": round(citation.support, 4),
+        "verified": citation.is_verified,
+        "highlight": [citation.highlight_start, citation.highlight_end],
+    }
+
+
+def answer_data(answer: Answer) -> dict:
+    """Everything about a stored answer, as plain data for JSON."""
+    return {
+        "answer_id": answer.pk,
+        "question": answer.question,
+        "answer": answer.text,
+        "mode": answer.mode,
+        "is_generated": answer.mode == Answer.Mode.GENERATED,
+        "status": answer.status,
+        "message": answer.message,
+        "backend": answer.backend,
+        "model": answer.model,
+        "timings_ms": {
+            "retrieval": answer.retrieval_ms,
+            "first_token": answer.first_token_ms,
+            "total": answer.total_ms,
+        },
+        "sources_dropped": answer.sources_dropped,
+        "unknown_references": answer.unknown_references,
+        "sources": [source_data(s) for s in answer.sources.all()],
+        "citations": [citation_data(c) for c in answer.citations.select_related("source")],
+    }
