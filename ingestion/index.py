@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,10 +233,15 @@ def fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-class LoadedIndexes:
-    """Indexes loaded for searching, one per file, reloaded when the file is replaced."""
+class LoadedOnChange:
+    """One loaded object per file and process, loaded again when the file is replaced.
 
-    def __init__(self) -> None:
+    load(path) makes the object; the version is the file's inode and mtime, which os.replace
+    (and tantivy's commit) change with every write.
+    """
+
+    def __init__(self, load: Callable[[Path], Any]) -> None:
+        self.load = load
         self.loaded: dict[Path, tuple[tuple[int, int], Any]] = {}
         self.mutex = threading.Lock()
 
@@ -246,15 +251,14 @@ class LoadedIndexes:
         except FileNotFoundError:
             self.loaded.pop(path, None)
             return None
-        # os.replace gives the file a new inode, so this changes with every write.
         version = (stat.st_ino, stat.st_mtime_ns)
         cached = self.loaded.get(path)
         if cached and cached[0] == version:
             return cached[1]
         with self.mutex:
-            index = to_search_device(faiss_module().read_index(str(path)))
-            self.loaded[path] = (version, index)
-        return index
+            loaded = self.load(path)
+            self.loaded[path] = (version, loaded)
+        return loaded
 
 
 def to_search_device(index: Any) -> Any:
@@ -264,5 +268,5 @@ def to_search_device(index: Any) -> Any:
     return index
 
 
-LOADED = LoadedIndexes()
+LOADED = LoadedOnChange(lambda path: to_search_device(faiss_module().read_index(str(path))))
 GPU_SEARCH = threading.Lock()

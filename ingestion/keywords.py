@@ -7,12 +7,11 @@ when a commit has changed it.
 """
 
 import re
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .index import Hit
+from .index import Hit, LoadedOnChange
 
 WORD = re.compile(r"\w+")
 WRITER_HEAP_BYTES = 50_000_000
@@ -87,7 +86,7 @@ class KeywordIndex:
     def search(self, text: str, k: int) -> list[Hit]:
         """The k chunks that best match the words of text by BM25, best first."""
         words = query_words(text)
-        index = OPENED.get(self.directory)
+        index = OPENED.get(self.directory / META_FILE)
         if index is None or not words:
             return []
         searcher = index.searcher()
@@ -100,28 +99,6 @@ class KeywordIndex:
         ]
 
 
-class OpenedKeywordIndexes:
-    """One opened tantivy index per folder and process, reloaded when a commit changes it."""
-
-    def __init__(self) -> None:
-        self.opened: dict[Path, tuple[tuple[int, int], Any]] = {}
-        self.mutex = threading.Lock()
-
-    def get(self, directory: Path) -> Any | None:
-        try:
-            stat = (directory / META_FILE).stat()
-        except FileNotFoundError:
-            self.opened.pop(directory, None)
-            return None
-        version = (stat.st_ino, stat.st_mtime_ns)
-        cached = self.opened.get(directory)
-        if cached and cached[0] == version:
-            return cached[1]
-        with self.mutex:
-            # Opening again rather than reload(): a rebuild may have replaced the folder.
-            index = tantivy_module().Index.open(str(directory))
-            self.opened[directory] = (version, index)
-        return index
-
-
-OPENED = OpenedKeywordIndexes()
+# Keyed by tantivy's meta.json, which every commit replaces; opened anew rather than reload()ed
+# because a rebuild may have replaced the whole folder.
+OPENED = LoadedOnChange(lambda meta: tantivy_module().Index.open(str(meta.parent)))
