@@ -8,13 +8,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .citations import Embed, sentence_spans
+from .citations import Embed, content_words, sentence_spans
 
 MAX_SENTENCES = 3
 PASSAGES_READ = 5
 MIN_SENTENCE_CHARS = 20
 # A sentence this much less similar to the question than the best one is left out.
 MAX_GAP_TO_BEST = 0.15
+# Weight of the question's distinctive words in a sentence, next to embedding similarity.
+WORD_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ def extract_answer(question: str, passages: list[tuple[int, str]], embed: Embed)
     if not candidates:
         return "", []
     vectors = embed([question] + [sentence for _, sentence in candidates])
-    scores = vectors[1:] @ vectors[0]
+    scores = vectors[1:] @ vectors[0] + WORD_WEIGHT * distinctive_overlap(question, [s for _, s in candidates])
     chosen = []
     seen = set()
     best = float(scores.max())
@@ -53,3 +55,18 @@ def extract_answer(question: str, passages: list[tuple[int, str]], embed: Embed)
         if len(chosen) == MAX_SENTENCES:
             break
     return " ".join(f"{s.text} [{s.source}]" for s in chosen), chosen
+
+
+def distinctive_overlap(question: str, sentences: list[str]) -> np.ndarray:
+    """The share of the question's words each sentence has, each word weighted by its rarity among them.
+
+    In "Where was Super Bowl 50 played?" over passages about Super Bowl 50, "played" is what
+    tells the sentences apart; the small embedding model mostly hears "Super Bowl 50".
+    """
+    words = content_words(question)
+    sentence_words = [content_words(s) for s in sentences]
+    weights = {w: np.log((1 + len(sentences)) / (1 + sum(w in sw for sw in sentence_words))) for w in words}
+    total = sum(weights.values())
+    if not total:
+        return np.zeros(len(sentences), dtype=np.float32)
+    return np.array([sum(weights[w] for w in words & sw) / total for sw in sentence_words], dtype=np.float32)
