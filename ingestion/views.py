@@ -103,8 +103,13 @@ def corpus_status(request: HttpRequest, slug: str) -> JsonResponse:
 @staff_required
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     document = get_object_or_404(Document.objects.select_related("corpus"), pk=pk)
-    chunks = document.chunks.defer("vector")[:CHUNKS_SHOWN]
-    return render(request, "ingestion/document.html", {"document": document, "chunks": chunks})
+    chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
+    # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to.
+    cited_id = int(request.GET["passage"]) if request.GET.get("passage", "").isdigit() else None
+    if cited_id and cited_id not in {chunk.pk for chunk in chunks}:
+        chunks += list(document.chunks.defer("vector").filter(pk=cited_id))
+    context = {"document": document, "chunks": chunks, "cited_id": cited_id}
+    return render(request, "ingestion/document.html", context)
 
 
 @require_POST

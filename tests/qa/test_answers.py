@@ -2,6 +2,7 @@
 
 import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -260,3 +261,14 @@ def test_text_the_database_cannot_hold_does_not_break_the_answer(field_notes, fa
     answer = ask(field_notes)
     assert answer.status == "complete"
     assert "\x00" not in answer.text
+
+
+def test_a_citation_link_opens_the_document_with_its_passage_marked(staff_client, field_notes, fake_llm):
+    fake_llm.answer = TERN
+    source = ask(field_notes).citations.get().source
+    url = urlsplit(source.url)
+    assert url.path == f"/documents/{source.document_id}/"
+    assert url.fragment == "page=3"
+    page = staff_client.get(f"{url.path}?{url.query}").content.decode()
+    assert f'id="chunk-{source.chunk_id}" value="3" class="cited"' in page
+    assert "<mark>The Arctic tern migrates" in page
