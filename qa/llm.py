@@ -7,7 +7,6 @@ timeout; a refused connection is tried once more; every failure becomes an LLMEr
 says in plain words what happened and whether trying again later can help.
 """
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,7 +125,6 @@ class Backend:
         self.model = model
         self.api_key = api_key
         self.cached_limits: tuple[float, Limits | LLMError] | None = None
-        self.mutex = threading.Lock()
         # One client, kept: making one loads the CA bundle, which costs about 20 ms.
         self.http_client = httpx2.Client(headers=self.headers(), timeout=min(self.timeout, 10))
 
@@ -150,8 +148,7 @@ class Backend:
             result: Limits | LLMError = self.fetch_limits()
         except LLMError as exc:
             result = exc
-        with self.mutex:
-            self.cached_limits = (time.monotonic(), result)
+        self.cached_limits = (time.monotonic(), result)  # one assignment: readers see old or new
         if isinstance(result, LLMError):
             raise result
         return result
