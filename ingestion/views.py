@@ -5,12 +5,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import filetypes, services
 from .forms import CorpusForm, UploadForm
 from .models import Corpus, Document
 
@@ -68,23 +68,38 @@ def render_corpus(request: HttpRequest, corpus: Corpus, form: UploadForm, status
 @require_POST
 @staff_required
 def upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """Stores the files; the page's script sends one file per request and reads JSON back."""
     corpus = get_object_or_404(Corpus, slug=slug)
+    wants_json = "application/json" in request.headers.get("Accept", "")
     # More files than DATA_UPLOAD_MAX_NUMBER_FILES stop Django before this view (the CSRF check
     # reads the body first): templates/400.html explains it.
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
+        if wants_json:
+            problems = [str(e) for errors in form.errors.values() for e in errors]
+            return JsonResponse({"results": [], "error": " ".join(problems)}, status=400)
         return render_corpus(request, corpus, form, status=400)
-    for file in form.cleaned_data["files"]:
-        try:
-            result = services.accept_upload(file=file, name=file.name, corpus=corpus, uploaded_by=request.user)
-        except services.UploadError as exc:
-            messages.error(request, f"{file.name}: {exc}")
-            continue
-        if result.is_duplicate:
-            messages.info(request, f"{file.name} is already in this corpus as “{result.document}”; not added again.")
-        else:
-            messages.success(request, f"{file.name} was uploaded.")
+    results = [store_upload(request, corpus, file) for file in form.cleaned_data["files"]]
+    if wants_json:
+        return JsonResponse({"results": results})
+    for result in results:
+        getattr(messages, result["level"])(request, result["message"])
     return redirect(corpus)
+
+
+def store_upload(request: HttpRequest, corpus: Corpus, file) -> dict:
+    """One file's outcome, in words for the page and with its rendered row."""
+    try:
+        result = services.accept_upload(file=file, name=file.name, corpus=corpus, uploaded_by=request.user)
+    except services.UploadError as exc:
+        return {"name": file.name, "outcome": "error", "level": "error", "message": f"{file.name}: {exc}"}
+    document = result.document
+    outcome = {"name": file.name, "document_id": document.pk, "url": document.get_absolute_url()}
+    if result.is_duplicate:
+        message = f"{file.name} is already in this corpus as “{document.display_title}”; not added again."
+        return outcome | {"outcome": "duplicate", "level": "info", "message": message}
+    row = render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
+    return outcome | {"outcome": "uploaded", "level": "success", "message": f"{file.name} was uploaded.", "row": row}
 
 
 @staff_required
@@ -104,12 +119,43 @@ def corpus_status(request: HttpRequest, slug: str) -> JsonResponse:
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     document = get_object_or_404(Document.objects.select_related("corpus"), pk=pk)
     chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
-    # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to.
+    # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to
+    # (on its page, for a PDF).
     cited_id = int(request.GET["passage"]) if request.GET.get("passage", "").isdigit() else None
-    if cited_id and cited_id not in {chunk.pk for chunk in chunks}:
-        chunks += list(document.chunks.defer("vector").filter(pk=cited_id))
-    context = {"document": document, "chunks": chunks, "cited_id": cited_id}
+    cited = next((chunk for chunk in chunks if chunk.pk == cited_id), None)
+    if cited_id and cited is None:
+        cited = document.chunks.defer("vector").filter(pk=cited_id).first()
+        chunks += [cited] if cited else []
+    context = {
+        "document": document,
+        "chunks": chunks,
+        "cited": cited,
+        "cited_id": cited.pk if cited else None,
+        "shows_pdf": document.file_type == filetypes.PDF and document.status == Document.Status.READY,
+    }
     return render(request, "ingestion/document.html", context)
+
+
+@staff_required
+def document_file(request: HttpRequest, pk: int) -> FileResponse:
+    """The uploaded file itself. Only a PDF opens in the browser: an uploaded HTML page served from
+    our own address could run its scripts as the reader, so every other type is a download."""
+    document = get_object_or_404(Document, pk=pk)
+    try:
+        handle = document.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404("The file of this document is no longer stored.") from exc
+    is_pdf = document.file_type == filetypes.PDF
+    response = FileResponse(
+        handle,
+        as_attachment=not is_pdf,
+        filename=document.original_name,
+        content_type="application/pdf" if is_pdf else "application/octet-stream",
+    )
+    if not is_pdf:
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_POST

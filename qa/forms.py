@@ -17,3 +17,15 @@ class AskForm(forms.Form):
 
     def chosen_corpora(self) -> list[Corpus]:
         return list(self.cleaned_data["corpora"] or self.fields["corpora"].queryset)
+
+
+class RatingForm(forms.Form):
+    RATINGS = {"up": 1, "down": -1, "none": None}
+
+    rating = forms.ChoiceField(choices=[(name, name) for name in RATINGS])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "rating" in cleaned:
+            cleaned["value"] = self.RATINGS[cleaned["rating"]]
+        return cleaned

@@ -36,6 +36,9 @@ class Answer(models.Model):
     first_token_ms = models.FloatField(null=True, blank=True)
     total_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The asker's verdict: thumbs up (1) or down (-1); None until they give one.
+    rating = models.SmallIntegerField(null=True, blank=True, choices=[(1, "helpful"), (-1, "not helpful")])
+    rated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -61,6 +64,7 @@ class Source(models.Model):
     document = models.ForeignKey(Document, null=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=500)
     page = models.PositiveIntegerField(null=True, blank=True)
+    date = models.CharField(max_length=10, blank=True)  # ISO date, as the prompt gave it
     url = models.CharField(max_length=1000)
     text = models.TextField()
     score = models.FloatField()  # cosine similarity to the question

@@ -8,6 +8,7 @@ def source_data(source: Source) -> dict:
         "number": source.number,
         "title": source.title,
         "page": source.page,
+        "date": source.date,
         "url": source.url,
         "document_id": source.document_id,
         "chunk_id": source.chunk_id,
@@ -48,6 +49,8 @@ def answer_data(answer: Answer) -> dict:
         "message": answer.message,
         "backend": answer.backend,
         "model": answer.model,
+        "rating": answer.rating,
+        "created_at": answer.created_at.isoformat(),
         "timings_ms": {
             "retrieval": answer.retrieval_ms,
             "first_token": answer.first_token_ms,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from ingestion import indexing
 from ingestion.models import Corpus
@@ -205,6 +206,13 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
     yield Event("done", payloads.answer_data(answer))
 
 
+def rate_answer(answer: Answer, rating: int | None) -> None:
+    """Stores the asker's thumbs up (1) or down (-1) on an answer; None takes it back."""
+    answer.rating = rating
+    answer.rated_at = timezone.now() if rating is not None else None
+    answer.save(update_fields=["rating", "rated_at"])
+
+
 def elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -230,6 +238,7 @@ def save_sources(answer: Answer, passages: list[Passage], blocks: list[prompting
             document=passage.chunk.document,
             title=block.title,
             page=passage.chunk.page,
+            date=block.date,
             url=block.url,
             text=block.text,
             score=passage.score,

@@ -1,14 +1,21 @@
 import json
+import re
 
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ingestion.models import Corpus
 from ingestion.views import staff_required
 
 from . import payloads, services
-from .forms import AskForm
+from .forms import AskForm, RatingForm
 from .models import Answer
+
+HISTORY_PAGE_SIZE = 25
+# [1], [1, 3], [1-2]: the markers the model was asked to write (as static/js/ask.js reads them).
+MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]")
 
 
 def read_form(request: HttpRequest) -> AskForm:
@@ -39,7 +46,9 @@ def base_url(request: HttpRequest) -> str:
 
 @staff_required
 def ask_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "qa/ask.html", {"form": AskForm()})
+    # ?corpus=slug (from a corpus' Ask button) ticks that corpus.
+    chosen = Corpus.objects.filter(slug__in=request.GET.getlist("corpus"))
+    return render(request, "qa/ask.html", {"form": AskForm(initial={"corpora": chosen})})
 
 
 @require_POST
@@ -72,27 +81,78 @@ def ask_stream(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def own_answer(request: HttpRequest, pk: int) -> Answer:
+    """An answer the user asked (a superuser sees all); others get a 404, as if it did not exist."""
+    answer = get_object_or_404(Answer, pk=pk)
+    if answer.asked_by_id != request.user.pk and not request.user.is_superuser:
+        raise Http404("No such answer.")
+    return answer
+
+
 @staff_required
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    answer = get_object_or_404(Answer, pk=pk)
+    answer = own_answer(request, pk)
     if request.GET.get("format") == "json":
         return JsonResponse(payloads.answer_data(answer))
     citations = list(answer.citations.select_related("source"))
-    sources = [
+    sources = list(answer.sources.all())
+    cards = [
         {
-            "number": source.number,
-            "title": source.title,
-            "page": source.page,
-            "url": source.url,
+            "source": source,
+            "citations": [c for c in citations if c.source_id == source.pk],
             "segments": highlighted(
                 source.text,
                 # Only a verified citation has a sentence that supports it.
                 [(c.highlight_start, c.highlight_end) for c in citations if c.source_id == source.pk and c.is_verified],
             ),
         }
-        for source in answer.sources.all()
+        for source in sources
     ]
-    return render(request, "qa/answer.html", {"answer": answer, "citations": citations, "sources": sources})
+    context = {
+        "answer": answer,
+        "answer_segments": linked_markers(answer.text, {s.number: s for s in sources}),
+        "citations": citations,
+        "cards": cards,
+    }
+    return render(request, "qa/answer.html", context)
+
+
+@require_POST
+@staff_required
+def rate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Thumbs up or down on one's own answer (rating=up|down|none)."""
+    answer = own_answer(request, pk)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": "The rating must be up, down or none."}, status=400)
+    services.rate_answer(answer, form.cleaned_data["value"])
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"answer_id": answer.pk, "rating": answer.rating})
+    return redirect(answer)
+
+
+@staff_required
+def history(request: HttpRequest) -> HttpResponse:
+    """The user's past questions, newest first."""
+    answers = Answer.objects.filter(asked_by=request.user).prefetch_related("corpora")
+    page = Paginator(answers, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "qa/history.html", {"page": page})
+
+
+def linked_markers(text: str, sources: dict) -> list[dict]:
+    """The answer cut into text and [n] markers, each number with its source (if the model saw it)."""
+    pieces, position = [], 0
+    for match in MARKER.finditer(text):
+        pieces.append({"text": text[position : match.start()]})
+        numbers = [
+            {"text": part, "source": sources.get(int(part)) if part.isdigit() else None}
+            for part in re.split(r"(\d+)", match.group(1))
+            if part
+        ]
+        pieces.append({"marker": numbers})
+        position = match.end()
+    pieces.append({"text": text[position:]})
+    return pieces
 
 
 def highlighted(text: str, spans: list[tuple[int, int]]) -> list[dict]:

@@ -1,73 +1,213 @@
-// Sends the question to the streaming endpoint and shows the answer as it arrives.
-// All text goes in through textContent, so nothing from a document or a model is run as HTML.
+// The ask page: each question becomes a turn in a thread. The answer streams in from the
+// server-sent events of /ask/stream/ (sources, then tokens, then done with the citations).
+// Everything from a document or a model goes in through textContent: nothing of theirs runs as HTML.
 (function () {
   "use strict";
   const form = document.getElementById("ask-form");
   if (!form) return;
-  const result = document.getElementById("result");
-  const answer = document.getElementById("answer");
-  const message = document.getElementById("message");
-  const mode = document.getElementById("mode");
-  const sources = document.getElementById("sources");
-  const permalink = document.getElementById("permalink");
+  const thread = document.getElementById("thread");
+  const template = document.getElementById("turn-template");
+  const question = form.querySelector("textarea[name=question]");
+  const askButton = document.getElementById("ask-button");
+  const stopButton = document.getElementById("stop-button");
+  const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  // [1], [1, 3], [1-2]: the markers the model was asked to write.
+  const MARKER = /\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]/g;
+  let turns = 0;
+  let controller = null;
 
-  function showSources(list, citations) {
-    sources.replaceChildren();
-    const verified = new Map();
-    (citations || []).forEach(function (c) {
-      // A source is marked verified only if every claim citing it is.
-      verified.set(c.source, (verified.has(c.source) ? verified.get(c.source) : true) && c.verified);
-    });
-    list.forEach(function (s) {
-      const item = document.createElement("li");
-      item.value = s.number;
-      const link = document.createElement("a");
-      link.href = s.url;
-      link.textContent = s.title + (s.page ? ", page " + s.page : "");
-      item.append(link);
-      if (verified.has(s.number)) {
-        const mark = document.createElement("span");
-        mark.className = "status " + (verified.get(s.number) ? "status-ready" : "status-failed");
-        mark.textContent = verified.get(s.number) ? "verified" : "unverified";
-        item.append(" ", mark);
-      }
-      const text = document.createElement("p");
-      text.textContent = s.text;
-      item.append(text);
-      sources.append(item);
-    });
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
   }
 
-  function handle(kind, data) {
+  function sourceLabel(source) {
+    return source.title + (source.page ? `, page ${source.page}` : "");
+  }
+
+  // The answer text with each [n] turned into a link to the passage it cites.
+  function renderAnswer(box, text, sources) {
+    const byNumber = new Map(sources.map((s) => [s.number, s]));
+    box.replaceChildren();
+    let position = 0;
+    for (const match of text.matchAll(MARKER)) {
+      box.append(text.slice(position, match.index));
+      const group = element("span", "refs");
+      group.append("[");
+      for (const part of match[1].split(/(\d+)/)) {
+        const source = /^\d+$/.test(part) ? byNumber.get(Number(part)) : null;
+        if (source) {
+          const link = element("a", "ref", part);
+          link.href = source.url;
+          link.target = "_blank";
+          link.rel = "noopener";
+          link.title = `Source ${source.number}: ${sourceLabel(source)}`;
+          link.setAttribute("aria-label", `Source ${source.number}: ${sourceLabel(source)}`);
+          group.append(link);
+        } else {
+          group.append(part);
+        }
+      }
+      group.append("]");
+      box.append(group);
+      position = match.index + match[0].length;
+    }
+    box.append(text.slice(position));
+  }
+
+  // The passage with the sentences that verified citations rest on marked.
+  function renderPassage(box, text, spans) {
+    box.replaceChildren();
+    let position = 0;
+    spans.slice().sort((a, b) => a[0] - b[0]).forEach(([start, end]) => {
+      start = Math.max(start, position);
+      if (start >= end) return;
+      box.append(text.slice(position, start), element("mark", "", text.slice(start, end)));
+      position = end;
+    });
+    box.append(text.slice(position));
+  }
+
+  function sourceCard(turnId, source, citations) {
+    const card = element("li", "source-card");
+    card.id = `${turnId}-source-${source.number}`;
+    const head = element("div", "source-head");
+    head.append(element("span", "source-number", `[${source.number}]`));
+    const link = element("a", "", source.title);
+    link.href = source.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    head.append(link);
+    if (citations.length) {
+      const verified = citations.filter((c) => c.verified).length;
+      const state = verified === citations.length ? "verified" : verified ? "partly verified" : "unverified";
+      const mark = element("span", `status ${verified ? "status-ready" : "status-failed"}`, state);
+      mark.title = verified
+        ? "The highlighted sentence of this passage is close in meaning to the claim that cites it."
+        : "No sentence of this passage is close in meaning to the claim that cites it: check it yourself.";
+      head.append(mark);
+      card.classList.add("is-cited");
+    }
+    card.append(head);
+    const facts = [source.page ? `Page ${source.page}` : "", source.date].filter(Boolean).join(" · ");
+    if (facts) card.append(element("div", "muted small", facts));
+    const passage = element("p", "passage");
+    renderPassage(passage, source.text, citations.filter((c) => c.verified).map((c) => c.highlight));
+    card.append(passage);
+    const open = element("a", "small", source.page ? `Open page ${source.page} ↗` : "Open the passage ↗");
+    open.href = source.url;
+    open.target = "_blank";
+    open.rel = "noopener";
+    card.append(open);
+    return card;
+  }
+
+  function renderSources(turn, sources, citations) {
+    const section = turn.querySelector(".sources-section");
+    const [main, more] = turn.querySelectorAll(".source-cards");
+    const details = turn.querySelector(".more-sources");
+    main.replaceChildren();
+    more.replaceChildren();
+    const cited = new Set(citations.map((c) => c.source));
+    sources.forEach((source) => {
+      const card = sourceCard(turn.id, source, citations.filter((c) => c.source === source.number));
+      // Once citations are known, the passages nobody cited fold away under the cited ones.
+      (cited.size && !cited.has(source.number) ? more : main).append(card);
+    });
+    details.hidden = !more.children.length;
+    details.querySelector("summary").textContent =
+      `${more.children.length} more passage${more.children.length === 1 ? "" : "s"} the answer did not cite`;
+    section.hidden = !sources.length;
+  }
+
+  function showMessage(turn, text) {
+    const box = turn.querySelector(".message");
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  async function rate(turn, answerId, rating) {
+    const buttons = turn.querySelectorAll(".feedback button");
+    const pressed = turn.querySelector(`.feedback button[data-rating=${rating}]`);
+    const value = pressed.getAttribute("aria-pressed") === "true" ? "none" : rating;
+    const body = new FormData();
+    body.append("rating", value);
+    const response = await fetch(`/answers/${answerId}/rating/`, {
+      method: "POST", body, headers: { "X-CSRFToken": csrfToken, Accept: "application/json" }, credentials: "same-origin",
+    });
+    if (!response.ok) return;
+    buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.rating === value)));
+  }
+
+  function newTurn(text) {
+    turns += 1;
+    const turn = template.content.firstElementChild.cloneNode(true);
+    turn.id = `turn-${turns}`;
+    turn.querySelector(".question").textContent = text;
+    thread.append(turn);
+    turn.scrollIntoView({ block: "nearest" });
+    return turn;
+  }
+
+  function handle(turn, state, kind, data) {
+    const answer = turn.querySelector(".answer-text");
+    const mode = turn.querySelector(".mode");
     if (kind === "sources") {
-      mode.textContent = data.mode === "extracted"
-        ? "Extracted from the passages below, not generated by a language model."
-        : "Generated by a language model from the passages below.";
-      showSources(data.sources, []);
+      state.sources = data.sources;
+      turn.dataset.state = "answering";
+      turn.dataset.answerId = data.answer_id;
+      mode.textContent = data.mode === "extracted" ? "Extracted from the passages, not generated" : "Generated from the passages";
+      mode.classList.toggle("extracted", data.mode === "extracted");
+      renderSources(turn, data.sources, []);
     } else if (kind === "token") {
-      answer.textContent += data.text;
+      state.text += data.text;
+      turn.dataset.state = "streaming";
+      renderAnswer(answer, state.text, state.sources);
     } else if (kind === "done") {
-      answer.textContent = data.answer;
-      if (!data.answer) mode.textContent = "";  // nothing was generated or extracted
-      showSources(data.sources, data.citations);
-      if (data.message) { message.textContent = data.message; message.hidden = false; }
-      permalink.querySelector("a").href = "/answers/" + data.answer_id + "/";
-      permalink.hidden = false;
+      state.done = true;
+      turn.dataset.state = "done";
+      turn.dataset.status = data.status;
+      answer.classList.remove("pending");
+      renderAnswer(answer, data.answer, data.sources);
+      if (!data.answer) {
+        answer.hidden = true;
+        mode.textContent = data.status === "no_passages" ? "No answer" : "Not answered";
+      } else if (data.mode === "generated") {
+        mode.textContent = `Generated by ${data.model || "a language model"} from the passages`;
+      }
+      renderSources(turn, data.sources, data.citations);
+      showMessage(turn, data.message);
+      const actions = turn.querySelector(".turn-actions");
+      actions.querySelector(".permalink").href = `/answers/${data.answer_id}/`;
+      actions.querySelectorAll(".feedback button").forEach((button) => {
+        button.setAttribute("aria-pressed", String((button.dataset.rating === "up" ? 1 : -1) === data.rating));
+        button.addEventListener("click", () => rate(turn, data.answer_id, button.dataset.rating));
+      });
+      // An answer with no text has nothing to rate, but its passages still have a permanent link.
+      actions.querySelector(".feedback").hidden = !data.answer;
+      actions.hidden = false;
     }
   }
 
-  form.addEventListener("submit", async function (event) {
-    event.preventDefault();
-    answer.textContent = ""; message.hidden = true; permalink.hidden = true; sources.replaceChildren();
-    result.hidden = false;
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
+  async function ask(text) {
+    const turn = newTurn(text);
+    const state = { text: "", sources: [], done: false };
+    const body = new FormData(form);
+    body.set("question", text);
+    controller = new AbortController();
+    askButton.disabled = true;
+    stopButton.hidden = false;
     try {
-      const response = await fetch(form.dataset.streamUrl, { method: "POST", body: new FormData(form) });
+      const response = await fetch(form.dataset.streamUrl, { method: "POST", body, signal: controller.signal });
       if (!response.ok) {
-        message.textContent = "The question could not be asked. Check it and try again.";
-        message.hidden = false;
-        return;
+        let detail = "";
+        try {
+          const data = await response.json();
+          detail = Object.values(data.fields || {}).flat().join(" ");
+        } catch (error) { /* not JSON */ }
+        throw new Error(detail || "The question could not be asked. Check it and try again.");
       }
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -80,23 +220,46 @@
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          let kind = "message", data = "";
-          block.split("\n").forEach(function (line) {
+          let kind = "message";
+          let data = "";
+          block.split("\n").forEach((line) => {
             if (line.startsWith("event: ")) kind = line.slice(7);
             else if (line.startsWith("data: ")) data += line.slice(6);
           });
-          if (data) handle(kind, JSON.parse(data));
+          if (data) handle(turn, state, kind, JSON.parse(data));
         }
       }
-      if (permalink.hidden) {  // the stream ended without its final event
-        message.textContent = "The answer stopped before it was complete. Try again.";
-        message.hidden = false;
-      }
+      if (!state.done) throw new Error("The answer stopped before it was complete. Try again.");
     } catch (error) {
-      message.textContent = "The connection was lost before the answer was complete. Try again.";
-      message.hidden = false;
+      turn.dataset.state = "done";
+      turn.querySelector(".answer-text").classList.remove("pending");
+      if (error.name === "AbortError") {
+        showMessage(turn, "You stopped this answer; what came before is kept.");
+      } else {
+        showMessage(turn, error instanceof TypeError
+          ? "The connection was lost before the answer was complete. Try again."
+          : error.message);
+      }
+      if (!state.text) turn.querySelector(".mode").textContent = "Not answered";
     } finally {
-      button.disabled = false;
+      controller = null;
+      askButton.disabled = false;
+      stopButton.hidden = true;
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = question.value.trim();
+    if (!text || controller) {
+      question.focus();
+      return;
+    }
+    question.value = "";
+    ask(text).then(() => question.focus());
   });
+  question.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  stopButton.addEventListener("click", () => controller && controller.abort());
 })();

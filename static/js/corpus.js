@@ -1,44 +1,187 @@
-// Keeps the documents table current while documents are being processed:
-// the server renders each row; this swaps in rows that changed.
+// The corpus page: uploads files one request each, so every file has its own progress bar,
+// then keeps the documents table current while documents are processed.
+// Rows are rendered (and escaped) by the server; names typed by users go in through textContent.
 (function () {
   "use strict";
   const table = document.getElementById("documents");
-  if (!table) return;
-  const url = table.dataset.statusUrl;
+  const form = document.getElementById("upload-form");
+  if (!table || !form) return;
+  const tbody = table.querySelector("tbody");
+  const input = form.querySelector("input[type=file]");
+  const dropzone = document.getElementById("dropzone");
+  const list = document.getElementById("upload-list");
+  const maxBytes = Number(form.dataset.maxBytes);
   const ACTIVE = ["queued", "parsing", "embedding"];
-  let delay = 1000;
+  const POLL_MS = 1000;
+  let pollTimer = null;
+  let delay = POLL_MS;
+
+  // ---- Live status of the documents table ----
 
   function activeIds() {
-    return Array.from(table.querySelectorAll("tr[data-status]"))
+    return Array.from(tbody.querySelectorAll("tr[data-status]"))
       .filter((row) => ACTIVE.includes(row.dataset.status))
       .map((row) => row.dataset.documentId);
   }
 
+  function watch() {
+    if (pollTimer === null && activeIds().length) pollTimer = setTimeout(refresh, delay);
+  }
+
   async function refresh() {
+    pollTimer = null;
     const ids = activeIds();
     if (!ids.length) return;
     try {
       const query = new URLSearchParams({ ids: ids.join(",") });
-      const response = await fetch(`${url}?${query}`, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const response = await fetch(`${table.dataset.statusUrl}?${query}`, {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
       if (!response.ok) throw new Error(response.statusText);
       const data = await response.json();
       for (const [id, html] of Object.entries(data.rows)) {
-        const row = table.querySelector(`tr[data-document-id="${id}"]`);
+        const row = tbody.querySelector(`tr[data-document-id="${id}"]`);
         if (row && row.outerHTML !== html.trim()) row.outerHTML = html;
       }
-      delay = 1000;
-      if (data.active) setTimeout(refresh, delay);
+      delay = POLL_MS;
     } catch (error) {
       // The server may be restarting: try again, less often.
       delay = Math.min(delay * 2, 30000);
-      setTimeout(refresh, delay);
     }
+    watch();
   }
+
+  function showRow(html) {
+    tbody.insertAdjacentHTML("afterbegin", html);
+    table.hidden = false;
+    const empty = document.getElementById("no-documents");
+    if (empty) empty.remove();
+    watch();
+  }
+
+  function flashRow(id) {
+    const row = tbody.querySelector(`tr[data-document-id="${id}"]`);
+    if (!row) return;
+    row.classList.remove("flash");
+    void row.offsetWidth;  // restart the animation
+    row.classList.add("flash");
+  }
+
+  // ---- Uploads ----
+
+  function formatSize(bytes) {
+    if (bytes < 1024) return `${bytes} bytes`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  }
+
+  function uploadItem(file) {
+    const item = document.createElement("li");
+    item.className = "upload-item";
+    const name = document.createElement("span");
+    name.className = "upload-name";
+    name.textContent = `${file.name} (${formatSize(file.size)})`;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", `Upload of ${file.name}`);
+    const note = document.createElement("span");
+    note.className = "upload-note muted small";
+    note.textContent = "Waiting…";
+    item.append(name, bar, note);
+    list.prepend(item);
+    return { item, bar, note };
+  }
+
+  function finish(view, outcome, message) {
+    view.item.dataset.outcome = outcome;
+    view.note.className = "upload-note small " + (outcome === "error" ? "error-text" : outcome === "duplicate" ? "muted" : "ok-text");
+    view.note.textContent = message;
+    if (outcome !== "uploaded") view.bar.remove();
+  }
+
+  function send(file, view) {
+    return new Promise((resolve) => {
+      const body = new FormData();
+      body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+      body.append("files", file, file.name);
+      const request = new XMLHttpRequest();
+      request.open("POST", form.action);
+      request.setRequestHeader("Accept", "application/json");
+      request.upload.addEventListener("progress", (event) => {
+        if (!event.lengthComputable) return;
+        view.bar.value = Math.round((100 * event.loaded) / event.total);
+        view.note.textContent = `Uploading… ${view.bar.value}%`;
+      });
+      request.addEventListener("load", () => {
+        let data = null;
+        try { data = JSON.parse(request.responseText); } catch (error) { /* not JSON: a proxy's error page */ }
+        const result = data && data.results && data.results[0];
+        if (request.status === 200 && result) {
+          view.bar.value = 100;
+          finish(view, result.outcome, result.outcome === "uploaded" ? "Uploaded; processing below." : result.message);
+          if (result.row) showRow(result.row);
+          if (result.outcome === "duplicate") flashRow(result.document_id);
+        } else if (data && data.error) {
+          finish(view, "error", data.error);
+        } else if (request.status === 413) {
+          finish(view, "error", "The server refused this file because it is too large.");
+        } else {
+          finish(view, "error", "The server could not take this file. Try again in a moment.");
+        }
+        resolve();
+      });
+      request.addEventListener("error", () => {
+        finish(view, "error", "The connection was lost during the upload. Try again.");
+        resolve();
+      });
+      request.send(body);
+    });
+  }
+
+  async function uploadAll(files) {
+    const queue = [];
+    for (const file of files) {
+      const view = uploadItem(file);
+      if (file.size > maxBytes) {
+        finish(view, "error", `This file is larger than the limit of ${formatSize(maxBytes)}; it was not uploaded.`);
+      } else {
+        queue.push([file, view]);
+      }
+    }
+    // One at a time: the first file starts processing while the next one uploads.
+    for (const [file, view] of queue) await send(file, view);
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
+  });
+  input.addEventListener("change", () => {
+    if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
+  });
+  // With the script running, choosing files uploads them at once: the button is for pages without it.
+  document.getElementById("upload-submit").hidden = true;
+
+  ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropzone.classList.add("dragging");
+  }));
+  ["dragleave", "dragend"].forEach((type) => dropzone.addEventListener(type, () => dropzone.classList.remove("dragging")));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropzone.classList.remove("dragging");
+    const files = Array.from(event.dataTransfer.files || []);
+    if (files.length) uploadAll(files);
+  });
+  // A file dropped beside the zone would make the browser navigate away to show it.
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
 
   document.addEventListener("submit", (event) => {
     const message = event.target.dataset.confirm;
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  if (activeIds().length) setTimeout(refresh, delay);
+  watch();
 })();

@@ -15,8 +15,8 @@ TERN = "The Arctic tern migrates from the Arctic to the Antarctic and back each 
 QUESTION = "Which bird has the longest migration?"
 
 
-def ask(corpus, question: str = QUESTION) -> Answer:
-    return services.ask(question, [corpus])
+def ask(corpus, question: str = QUESTION, *, user=None) -> Answer:
+    return services.ask(question, [corpus], user=user)
 
 
 def test_a_generated_answer_is_stored_with_verified_citations_of_sources_in_the_prompt(field_notes, fake_llm):
@@ -201,7 +201,7 @@ def test_asking_needs_a_logged_in_staff_user(client, field_notes):
 
 def test_the_answer_page_escapes_text_and_highlights_the_cited_sentence(staff_client, field_notes, fake_llm):
     fake_llm.answer = "<script>alert(1)</script> The Arctic tern migrates to the Antarctic each year [1]."
-    answer = ask(field_notes)
+    answer = ask(field_notes, user=staff_client.user)
     page = staff_client.get(answer.get_absolute_url()).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

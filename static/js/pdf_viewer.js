@@ -1,0 +1,170 @@
+// Shows a PDF with PDF.js (served from our static files) and opens it at the cited page, with the
+// cited passage highlighted in the page's text layer. Pages are drawn as they come near the screen.
+// PDF.js puts the document's text into the text layer with textContent: nothing in a PDF runs as HTML.
+const viewer = document.getElementById("pdf-viewer");
+const pagesElement = document.getElementById("pdf-pages");
+const statusElement = document.getElementById("pdf-status");
+const passageText = JSON.parse(document.getElementById("cited-passage").textContent || '""');
+const WORD = /[\p{L}\p{N}]+/gu;
+const ANCHOR = 3; // words that must match in a row to place the start or the end of the passage
+
+function wordsOf(text) {
+  return (text.normalize("NFKC").toLowerCase().match(WORD) || []);
+}
+
+function requestedPage(count) {
+  const fromHash = /page=(\d+)/.exec(window.location.hash);
+  const page = Number(fromHash ? fromHash[1] : viewer.dataset.page) || 1;
+  return Math.min(Math.max(page, 1), count);
+}
+
+// Where on a page the passage lies, as a range of the text layer's pieces. PDF.js and our
+// extractor (pypdf) cut and space text differently, so it matches runs of words, not characters:
+// the first run of the passage found on the page starts the highlight, the last one ends it.
+// A passage that runs on to the next page matches its tail there the same way.
+function passageRange(pieces, passage) {
+  const page = [];
+  pieces.forEach((piece, index) => wordsOf(piece).forEach((word) => page.push({ word, index })));
+  if (page.length < ANCHOR || passage.length < ANCHOR) return null;
+  const runAt = (start, at) => {
+    for (let k = 0; k < ANCHOR; k++) if (page[at + k].word !== passage[start + k]) return false;
+    return true;
+  };
+  const find = (start, from) => {
+    for (let at = from; at + ANCHOR <= page.length; at++) if (runAt(start, at)) return at;
+    return -1;
+  };
+  let first = -1;
+  let firstStart = 0;
+  for (let start = 0; start + ANCHOR <= passage.length && first < 0; start++) {
+    first = find(start, 0);
+    firstStart = start;
+  }
+  if (first < 0) return null;
+  let last = -1;
+  let lastEnd = firstStart + ANCHOR - 1;
+  for (let end = passage.length - ANCHOR; end >= firstStart && last < 0; end--) {
+    for (let at = page.length - ANCHOR; at >= first; at--) {
+      if (runAt(end, at)) { last = at + ANCHOR - 1; lastEnd = end + ANCHOR - 1; break; }
+    }
+  }
+  if (last < 0) last = first + ANCHOR - 1;
+  // rest: the words of the passage after the last one found here (on the next page, if anywhere)
+  return { from: page[first].index, to: page[last].index, rest: passage.slice(lastEnd + 1) };
+}
+
+function highlight(textLayer, passage) {
+  const range = passageRange(textLayer.textContentItemsStr, passage);
+  if (!range) return { first: null, rest: [] };
+  const marked = [];
+  for (let i = range.from; i <= range.to; i++) {
+    const div = textLayer.textDivs[i];
+    if (div && textLayer.textContentItemsStr[i].trim()) {
+      div.classList.add("highlight");
+      marked.push(div);
+    }
+  }
+  return { first: marked[0] || null, rest: range.rest };
+}
+
+async function main() {
+  let pdfjs;
+  try {
+    pdfjs = await import(viewer.dataset.pdfjsUrl);
+    pdfjs.GlobalWorkerOptions.workerSrc = viewer.dataset.workerUrl;
+  } catch (error) {
+    statusElement.textContent = "This browser cannot show the PDF here. Use the link to open it on its own.";
+    return;
+  }
+  let pdf;
+  try {
+    // isEvalSupported: false keeps PDF.js from compiling font programs with eval.
+    pdf = await pdfjs.getDocument({ url: viewer.dataset.fileUrl, isEvalSupported: false }).promise;
+  } catch (error) {
+    statusElement.textContent = "The PDF could not be shown here. Use the link to open it on its own.";
+    return;
+  }
+  const count = pdf.numPages;
+  const target = requestedPage(count);
+  const passage = wordsOf(passageText);
+  const first = await pdf.getPage(1);
+  const natural = first.getViewport({ scale: 1 });
+  const scale = Math.min(1.5, (pagesElement.clientWidth || natural.width) / natural.width);
+  const ratio = Math.min(window.devicePixelRatio || 1, 2);
+  const pages = [];
+
+  for (let number = 1; number <= count; number++) {
+    const box = document.createElement("div");
+    box.className = "pdf-page";
+    box.dataset.pageNumber = String(number);
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", `Page ${number} of ${count}`);
+    box.style.width = `${Math.floor(natural.width * scale)}px`;
+    box.style.height = `${Math.floor(natural.height * scale)}px`;
+    pagesElement.append(box);
+    pages.push({ number, box, drawn: null });
+  }
+
+  async function draw(entry) {
+    if (entry.drawn) return entry.drawn;
+    entry.drawn = (async () => {
+      const page = await pdf.getPage(entry.number);
+      const viewport = page.getViewport({ scale });
+      entry.box.style.width = `${Math.floor(viewport.width)}px`;
+      entry.box.style.height = `${Math.floor(viewport.height)}px`;
+      entry.box.style.setProperty("--total-scale-factor", String(scale));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.floor(viewport.width * ratio);
+      canvas.height = Math.floor(viewport.height * ratio);
+      canvas.style.width = `${Math.floor(viewport.width)}px`;
+      canvas.style.height = `${Math.floor(viewport.height)}px`;
+      canvas.setAttribute("aria-hidden", "true");
+      const layer = document.createElement("div");
+      layer.className = "textLayer";
+      entry.box.append(canvas, layer);
+      await page.render({
+        canvasContext: canvas.getContext("2d"),
+        viewport,
+        transform: ratio !== 1 ? [ratio, 0, 0, ratio, 0, 0] : null,
+      }).promise;
+      const textLayer = new pdfjs.TextLayer({ textContentSource: page.streamTextContent(), container: layer, viewport });
+      await textLayer.render();
+      entry.box.dataset.drawn = "true";
+      return textLayer;
+    })();
+    return entry.drawn;
+  }
+
+  const observer = new IntersectionObserver((seen) => {
+    seen.filter((item) => item.isIntersecting).forEach((item) => draw(pages[Number(item.target.dataset.pageNumber) - 1]));
+  }, { rootMargin: "100% 0px" });
+
+  const targetEntry = pages[target - 1];
+  const textLayer = await draw(targetEntry);
+  let mark = null;
+  if (passage.length) {
+    const found = highlight(textLayer, passage);
+    mark = found.first;
+    if (mark && found.rest.length >= ANCHOR && target < count) {
+      // The passage runs on to the next page.
+      highlight(await draw(pages[target]), found.rest);
+    }
+  }
+  (mark || targetEntry.box).scrollIntoView({ block: mark ? "center" : "start" });
+  targetEntry.box.dataset.target = "true";
+  pages.forEach((entry) => observer.observe(entry.box));
+
+  const describe = (number) => {
+    const found = passage.length ? (mark ? " The cited passage is highlighted." : " The cited passage could not be located on the page; its text is shown above.") : "";
+    statusElement.textContent = `Page ${number} of ${count}.${number === target ? found : ""}`;
+  };
+  describe(target);
+  // Keeps "Page N of M" true while the reader scrolls.
+  const current = new IntersectionObserver((seen) => {
+    const visible = seen.filter((item) => item.isIntersecting);
+    if (visible.length) describe(Number(visible[0].target.dataset.pageNumber));
+  }, { rootMargin: "-45% 0px -45% 0px" });
+  pages.forEach((entry) => current.observe(entry.box));
+}
+
+main();

@@ -1,0 +1,89 @@
+"""The ask page, answers, ratings and the history, as served (the browser tests drive them)."""
+
+from django.urls import reverse
+
+from qa import services
+from qa.models import Answer
+from qa.views import linked_markers
+
+
+def test_the_ask_page_ticks_the_corpus_it_was_opened_from(staff_client, corpus):
+    html = staff_client.get(reverse("qa:ask") + f"?corpus={corpus.slug}").content.decode()
+    assert f'value="{corpus.slug}"' in html
+    assert "checked" in html
+
+
+def test_the_ask_page_says_when_there_is_nothing_to_ask_about(staff_client):
+    assert "There are no documents to ask about yet" in staff_client.get(reverse("qa:ask")).content.decode()
+
+
+def ask(client, corpus, question="Why does copper wiring conduct electricity well?"):
+    return client.post(reverse("qa:ask_json"), {"question": question, "corpora": [corpus.slug]}).json()
+
+
+def test_a_thumbs_up_is_stored_with_the_answer_and_can_be_taken_back(staff_client, field_notes):
+    answer_id = ask(staff_client, field_notes)["answer_id"]
+    url = reverse("qa:rate", args=[answer_id])
+    response = staff_client.post(url, {"rating": "up"}, HTTP_ACCEPT="application/json")
+    assert response.json() == {"answer_id": answer_id, "rating": 1}
+    answer = Answer.objects.get(pk=answer_id)
+    assert answer.rating == 1
+    assert answer.rated_at is not None
+    staff_client.post(url, {"rating": "none"})
+    answer.refresh_from_db()
+    assert answer.rating is None
+    assert answer.rated_at is None
+
+
+def test_a_thumbs_down_from_the_answer_page_form_returns_to_the_answer(staff_client, field_notes):
+    answer_id = ask(staff_client, field_notes)["answer_id"]
+    response = staff_client.post(reverse("qa:rate", args=[answer_id]), {"rating": "down"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("qa:answer", args=[answer_id])
+    assert Answer.objects.get(pk=answer_id).rating == -1
+
+
+def test_a_rating_that_is_not_up_down_or_none_is_refused(staff_client, field_notes):
+    answer_id = ask(staff_client, field_notes)["answer_id"]
+    response = staff_client.post(reverse("qa:rate", args=[answer_id]), {"rating": "5"})
+    assert response.status_code == 400
+    assert Answer.objects.get(pk=answer_id).rating is None
+
+
+def test_another_users_answer_can_be_neither_read_nor_rated(staff_client, field_notes, client, django_user_model):
+    answer_id = ask(staff_client, field_notes)["answer_id"]
+    other = django_user_model.objects.create_user(username="other", password="x", is_staff=True)
+    client.force_login(other)
+    assert client.get(reverse("qa:answer", args=[answer_id])).status_code == 404
+    assert client.post(reverse("qa:rate", args=[answer_id]), {"rating": "up"}).status_code == 404
+    assert Answer.objects.get(pk=answer_id).rating is None
+
+
+def test_the_history_lists_only_the_users_own_questions_newest_first(
+    staff_client, field_notes, client, django_user_model
+):
+    ask(staff_client, field_notes, "Why does copper wiring conduct electricity well?")
+    ask(staff_client, field_notes, "Which bird migrates the farthest?")
+    other = django_user_model.objects.create_user(username="other", password="x", is_staff=True)
+    services.ask("What makes sourdough rise?", [field_notes], user=other)
+    html = staff_client.get(reverse("qa:history")).content.decode()
+    assert html.index("Which bird migrates") < html.index("Why does copper wiring")
+    assert "sourdough" not in html
+
+
+def test_the_answer_page_links_each_marker_to_its_source(staff_client, field_notes):
+    answer_id = ask(staff_client, field_notes)["answer_id"]
+    answer = Answer.objects.get(pk=answer_id)
+    source = answer.sources.get(number=1)
+    Answer.objects.filter(pk=answer_id).update(text="Copper conducts well [1]. Nothing else is known [9].")
+    html = staff_client.get(reverse("qa:answer", args=[answer_id])).content.decode()
+    assert f'<a class="ref" href="{source.url}"' in html
+    assert "[9]" in html  # a source the model never saw stays plain text
+
+
+def test_markers_are_cut_out_of_the_answer_with_their_sources():
+    pieces = linked_markers("A [1, 3] and B [2-3].", {1: "one", 2: "two", 3: "three"})
+    assert pieces[0] == {"text": "A "}
+    assert [part["source"] for part in pieces[1]["marker"]] == ["one", None, "three"]
+    assert [part["text"] for part in pieces[3]["marker"]] == ["2", "-", "3"]
+    assert pieces[-1] == {"text": "."}
