@@ -10,6 +10,7 @@ urlpatterns = [
     path("corpora/<slug:slug>/", views.corpus_detail, name="corpus"),
     path("corpora/<slug:slug>/upload/", views.upload, name="upload"),
     path("corpora/<slug:slug>/status/", views.corpus_status, name="corpus_status"),
+    path("corpora/<slug:slug>/duplicate/", views.corpus_duplicate, name="corpus_duplicate"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file/", views.document_file, name="document_file"),
     path("documents/<int:pk>/retry/", views.retry, name="retry"),

@@ -1,3 +1,4 @@
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -100,6 +101,21 @@ def store_upload(request: HttpRequest, corpus: Corpus, file) -> dict:
         return outcome | {"outcome": "duplicate", "level": "info", "message": message}
     row = render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
     return outcome | {"outcome": "uploaded", "level": "success", "message": f"{file.name} was uploaded.", "row": row}
+
+
+@staff_required
+def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
+    """Whether the corpus already holds a file with this SHA-256 (?sha256=hex): the page asks before
+    uploading, so a duplicate is not sent at all."""
+    corpus = get_object_or_404(Corpus, slug=slug)
+    digest = request.GET.get("sha256", "").lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        return JsonResponse({"error": "sha256 must be 64 hexadecimal digits."}, status=400)
+    document = corpus.documents.filter(sha256=digest).first()
+    if document is None:
+        return JsonResponse({"duplicate": False})
+    found = {"document_id": document.pk, "title": document.display_title, "url": document.get_absolute_url()}
+    return JsonResponse({"duplicate": True} | found)
 
 
 @staff_required

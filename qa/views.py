@@ -99,7 +99,7 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cards = [
         {
             "source": source,
-            "citations": [c for c in citations if c.source_id == source.pk],
+            "state": verification([c for c in citations if c.source_id == source.pk]),
             "segments": highlighted(
                 source.text,
                 # Only a verified citation has a sentence that supports it.
@@ -137,6 +137,14 @@ def history(request: HttpRequest) -> HttpResponse:
     answers = Answer.objects.filter(asked_by=request.user).prefetch_related("corpora")
     page = Paginator(answers, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "qa/history.html", {"page": page})
+
+
+def verification(citations: list) -> str:
+    """How far a source's citations hold: verified, partly verified, unverified, or "" if none cite it."""
+    if not citations:
+        return ""
+    verified = sum(c.is_verified for c in citations)
+    return "verified" if verified == len(citations) else "partly verified" if verified else "unverified"
 
 
 def linked_markers(text: str, sources: dict) -> list[dict]:

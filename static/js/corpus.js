@@ -100,6 +100,23 @@
     if (outcome !== "uploaded") view.bar.remove();
   }
 
+  // The file's SHA-256, to ask the server whether the corpus has it before sending it. Browsers
+  // offer crypto.subtle only on https and localhost; elsewhere the server finds duplicates itself.
+  async function knownCopy(file) {
+    if (!(window.crypto && crypto.subtle) || file.size > maxBytes) return null;
+    try {
+      const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+      const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+      const response = await fetch(`${form.dataset.duplicateUrl}?sha256=${hex}`, {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      const data = response.ok ? await response.json() : null;
+      return data && data.duplicate ? data : null;
+    } catch (error) {
+      return null;  // unreadable file or network trouble: upload it and let the server decide
+    }
+  }
+
   function send(file, view) {
     return new Promise((resolve) => {
       const body = new FormData();
@@ -150,7 +167,16 @@
       }
     }
     // One at a time: the first file starts processing while the next one uploads.
-    for (const [file, view] of queue) await send(file, view);
+    for (const [file, view] of queue) {
+      view.note.textContent = "Checking…";
+      const copy = await knownCopy(file);
+      if (copy) {
+        finish(view, "duplicate", `${file.name} is already in this corpus as “${copy.title}”; not uploaded again.`);
+        flashRow(copy.document_id);
+      } else {
+        await send(file, view);
+      }
+    }
   }
 
   form.addEventListener("submit", (event) => {

@@ -56,6 +56,7 @@ function passageRange(pieces, passage) {
 function highlight(textLayer, passage) {
   const range = passageRange(textLayer.textContentItemsStr, passage);
   if (!range) return { first: null, rest: [] };
+  // The text layer's pieces are absolutely placed spans: marking each one in the range covers the passage.
   const marked = [];
   for (let i = range.from; i <= range.to; i++) {
     const div = textLayer.textDivs[i];
@@ -89,9 +90,11 @@ async function main() {
   const passage = wordsOf(passageText);
   const first = await pdf.getPage(1);
   const natural = first.getViewport({ scale: 1 });
-  const scale = Math.min(1.5, (pagesElement.clientWidth || natural.width) / natural.width);
+  const room = pagesElement.clientWidth - 16; // less the padding of .pdf-pages
+  const scale = Math.min(1.5, (room > 0 ? room : natural.width) / natural.width);
   const ratio = Math.min(window.devicePixelRatio || 1, 2);
   const pages = [];
+  const marks = new Map(); // page number → the passage's words to highlight there
 
   for (let number = 1; number <= count; number++) {
     const box = document.createElement("div");
@@ -102,13 +105,17 @@ async function main() {
     box.style.width = `${Math.floor(natural.width * scale)}px`;
     box.style.height = `${Math.floor(natural.height * scale)}px`;
     pagesElement.append(box);
-    pages.push({ number, box, drawn: null });
+    pages.push({ number, box, drawn: null, generation: 0 });
   }
 
-  async function draw(entry) {
+  // Draws a page (canvas and text layer); resolves to its text layer, or null if it was released
+  // while drawing.
+  function draw(entry) {
     if (entry.drawn) return entry.drawn;
+    const generation = entry.generation;
     entry.drawn = (async () => {
       const page = await pdf.getPage(entry.number);
+      if (generation !== entry.generation) return null;
       const viewport = page.getViewport({ scale });
       entry.box.style.width = `${Math.floor(viewport.width)}px`;
       entry.box.style.height = `${Math.floor(viewport.height)}px`;
@@ -121,7 +128,7 @@ async function main() {
       canvas.setAttribute("aria-hidden", "true");
       const layer = document.createElement("div");
       layer.className = "textLayer";
-      entry.box.append(canvas, layer);
+      entry.box.replaceChildren(canvas, layer);
       await page.render({
         canvasContext: canvas.getContext("2d"),
         viewport,
@@ -129,42 +136,71 @@ async function main() {
       }).promise;
       const textLayer = new pdfjs.TextLayer({ textContentSource: page.streamTextContent(), container: layer, viewport });
       await textLayer.render();
+      if (generation !== entry.generation) return null;
+      if (marks.has(entry.number)) highlight(textLayer, marks.get(entry.number));
       entry.box.dataset.drawn = "true";
       return textLayer;
     })();
     return entry.drawn;
   }
 
-  const observer = new IntersectionObserver((seen) => {
-    seen.filter((item) => item.isIntersecting).forEach((item) => draw(pages[Number(item.target.dataset.pageNumber) - 1]));
-  }, { rootMargin: "100% 0px" });
+  // A drawn page holds a canvas of several megabytes: pages far from view give theirs back.
+  function release(entry) {
+    if (!entry.drawn) return;
+    entry.generation += 1;
+    entry.drawn = null;
+    entry.box.replaceChildren();
+    delete entry.box.dataset.drawn;
+  }
 
   const targetEntry = pages[target - 1];
-  const textLayer = await draw(targetEntry);
   let mark = null;
-  if (passage.length) {
+  const textLayer = await draw(targetEntry);
+  if (passage.length && textLayer) {
     const found = highlight(textLayer, passage);
     mark = found.first;
+    if (mark) marks.set(target, passage);
     if (mark && found.rest.length >= ANCHOR && target < count) {
       // The passage runs on to the next page.
-      highlight(await draw(pages[target]), found.rest);
+      marks.set(target + 1, found.rest);
+      const next = await draw(pages[target]);
+      if (next) highlight(next, found.rest);
     }
   }
   (mark || targetEntry.box).scrollIntoView({ block: mark ? "center" : "start" });
   targetEntry.box.dataset.target = "true";
-  pages.forEach((entry) => observer.observe(entry.box));
+
+  const nearby = new IntersectionObserver((seen) => {
+    seen.forEach((item) => {
+      const entry = pages[Number(item.target.dataset.pageNumber) - 1];
+      if (item.isIntersecting) draw(entry);
+      else release(entry);
+    });
+  }, { rootMargin: "150% 0px" });
+  pages.forEach((entry) => nearby.observe(entry.box));
 
   const describe = (number) => {
-    const found = passage.length ? (mark ? " The cited passage is highlighted." : " The cited passage could not be located on the page; its text is shown above.") : "";
+    const found = !passage.length ? "" : mark
+      ? " The cited passage is highlighted."
+      : " The cited passage could not be located on the page; its text is shown above.";
     statusElement.textContent = `Page ${number} of ${count}.${number === target ? found : ""}`;
   };
   describe(target);
-  // Keeps "Page N of M" true while the reader scrolls.
-  const current = new IntersectionObserver((seen) => {
-    const visible = seen.filter((item) => item.isIntersecting);
-    if (visible.length) describe(Number(visible[0].target.dataset.pageNumber));
-  }, { rootMargin: "-45% 0px -45% 0px" });
-  pages.forEach((entry) => current.observe(entry.box));
+  // Keeps "Page N of M" true while the reader scrolls: the page across the middle of the screen.
+  let pending = false;
+  window.addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      const middle = window.innerHeight / 2;
+      const shown = pages.find((entry) => {
+        const box = entry.box.getBoundingClientRect();
+        return box.top <= middle && box.bottom >= middle;
+      });
+      if (shown) describe(shown.number);
+    });
+  }, { passive: true });
 }
 
 main();

@@ -1,8 +1,9 @@
 """Asking in the browser: a streamed answer, citations that open the cited page, a down service,
 feedback and history, and the page at phone width from the keyboard."""
 
+import re
+
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from ingestion import services
@@ -73,8 +74,9 @@ def test_an_answer_streams_in_and_its_citation_opens_the_pdf_at_the_cited_page(s
     session.screenshot("cited-page", page=document_page, full_page=False)
 
 
-def test_with_the_answer_service_down_the_passages_and_a_plain_message_are_shown(session, field_notes, fake_llm):
+def test_with_the_answer_service_down_the_passages_and_a_plain_message_are_shown(session, field_notes, settings):
     settings.LLM_URL = refused_url()
+    settings.LLM_BACKEND = "tgi"
     page = session.page
     session.open("/ask/")
     ask(session, "Why does copper wiring conduct electricity well?")
@@ -139,4 +141,29 @@ def test_at_phone_width_a_question_can_be_asked_from_the_keyboard(phone, field_n
             break
     else:
         raise AssertionError("Tab never reached the citation link")
-    phone.screenshot("phone")
+    phone.screenshot("ask")
+
+    # The corpus page and the PDF view fit the screen too.
+    phone.open(field_notes.get_absolute_url())
+    expect(page.locator("#documents")).to_contain_text("Field notes")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot("corpus")
+    chunk = field_notes.documents.get().chunks.get(page=4)
+    phone.open(f"{chunk.document.get_absolute_url()}?passage={chunk.pk}#page=4")
+    expect(page.locator('.pdf-page[data-page-number="4"] .textLayer .highlight').first).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot("cited-page", full_page=False)
+
+
+def test_without_an_llm_server_the_answer_is_extracted_and_labelled_so(session, field_notes, settings):
+    settings.LLM_URL = ""
+    settings.LLM_BACKEND = "extractive"
+    page = session.page
+    session.open("/ask/")
+    ask(session, "Why does copper wiring conduct electricity well?")
+    turn = page.locator(".turn").first
+    expect(turn).to_have_attribute("data-state", "done")
+    expect(turn.locator(".mode")).to_have_text("Extracted from the passages, not generated")
+    expect(turn.locator(".answer-text")).to_contain_text("Copper wiring conducts electricity well")
+    expect(turn.locator(".answer-text a.ref").first).to_have_attribute("href", re.compile(r"#page=4$"))
+    session.screenshot("extracted")

@@ -81,9 +81,13 @@ def test_an_encrypted_pdf_and_an_unsupported_file_show_plain_errors_and_the_page
     expect(picture_row.locator(".error-text")).to_contain_text("We can read PDF")
     session.screenshot("errors")
 
-    # The same file again is shown as a duplicate, not stored twice.
+    # The same file again is shown as a duplicate, and not even sent.
+    uploads = []
+    page.on("request", lambda request: request.method == "POST" and uploads.append(request.url))
     page.set_input_files("#id_files", [str(locked)])
     expect(page.locator(".upload-item").first).to_contain_text("already in this corpus")
+    expect(page.locator(".upload-item").first).to_contain_text("not uploaded again")
+    assert uploads == []
     assert Document.objects.count() == 2
 
     # And the page still takes a good file.

@@ -1,5 +1,6 @@
 """The corpus page's JSON uploads, the document view and the file behind it."""
 
+import hashlib
 import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -102,3 +103,17 @@ def test_a_text_document_has_no_pdf_viewer_and_marks_the_cited_passage(staff_cli
     assert "pdf-viewer" not in html
     assert f'id="chunk-{chunk.pk}" value="1" class="cited"' in html
     assert "&lt;b&gt;Gloves&lt;/b&gt;" in html
+
+
+def test_the_page_can_ask_whether_a_file_is_already_in_the_corpus(staff_client, corpus, upload, five_page_pdf):
+    document = upload(five_page_pdf)
+    url = reverse("ingestion:corpus_duplicate", args=[corpus.slug])
+    known = staff_client.get(url, {"sha256": hashlib.sha256(five_page_pdf.read_bytes()).hexdigest()}).json()
+    assert known == {
+        "duplicate": True,
+        "document_id": document.pk,
+        "title": "field-notes.pdf",  # its own title is read later, by the worker
+        "url": document.get_absolute_url(),
+    }
+    assert staff_client.get(url, {"sha256": "0" * 64}).json() == {"duplicate": False}
+    assert staff_client.get(url, {"sha256": "not-a-digest"}).status_code == 400
