@@ -164,12 +164,14 @@
     } else if (kind === "token") {
       state.text += data.text;
       turn.dataset.state = "streaming";
+      answer.setAttribute("aria-busy", "true");  // screen readers read it once, when complete
       renderAnswer(answer, state.text, state.sources);
     } else if (kind === "done") {
       state.done = true;
       turn.dataset.state = "done";
       turn.dataset.status = data.status;
       answer.classList.remove("pending");
+      answer.setAttribute("aria-busy", "false");
       renderAnswer(answer, data.answer, data.sources);
       if (!data.answer) {
         answer.hidden = true;
@@ -233,6 +235,7 @@
     } catch (error) {
       turn.dataset.state = "done";
       turn.querySelector(".answer-text").classList.remove("pending");
+      turn.querySelector(".answer-text").setAttribute("aria-busy", "false");
       if (error.name === "AbortError") {
         showMessage(turn, "You stopped this answer; what came before is kept.");
       } else {

@@ -210,4 +210,6 @@
   });
 
   watch();
+  // Files chosen before this script ran (on a slow connection) are uploaded now.
+  if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
 })();
