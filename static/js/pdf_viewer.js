@@ -91,7 +91,8 @@ async function main() {
   const first = await pdf.getPage(1);
   const natural = first.getViewport({ scale: 1 });
   const room = pagesElement.clientWidth - 16; // less the padding of .pdf-pages
-  const scale = Math.min(1.5, (room > 0 ? room : natural.width) / natural.width);
+  const fit = Math.min(1.5, (room > 0 ? room : natural.width) / natural.width);
+  let scale = fit;
   const ratio = Math.min(window.devicePixelRatio || 1, 2);
   const pages = [];
   const marks = new Map(); // page number → the passage's words to highlight there
@@ -105,7 +106,7 @@ async function main() {
     box.style.width = `${Math.floor(natural.width * scale)}px`;
     box.style.height = `${Math.floor(natural.height * scale)}px`;
     pagesElement.append(box);
-    pages.push({ number, box, drawn: null, generation: 0 });
+    pages.push({ number, box, drawn: null, generation: 0, size: null });
   }
 
   // Draws a page (canvas and text layer); resolves to its text layer, or null if it was released
@@ -117,6 +118,7 @@ async function main() {
       const page = await pdf.getPage(entry.number);
       if (generation !== entry.generation) return null;
       const viewport = page.getViewport({ scale });
+      entry.size = page.getViewport({ scale: 1 });
       entry.box.style.width = `${Math.floor(viewport.width)}px`;
       entry.box.style.height = `${Math.floor(viewport.height)}px`;
       entry.box.style.setProperty("--total-scale-factor", String(scale));
@@ -186,6 +188,39 @@ async function main() {
     statusElement.textContent = `Page ${number} of ${count}.${number === target ? found : ""}`;
   };
   describe(target);
+
+  // Zoom: every page is resized at once and those near the screen drawn again, with the page that
+  // was in the middle of the screen kept there.
+  const zoomLabel = document.getElementById("pdf-zoom-level");
+  function zoom(factor) {
+    const next = Math.min(4, Math.max(0.25, factor === 0 ? fit : scale * factor));
+    if (Math.abs(next - scale) < 0.001) return;
+    const middle = window.innerHeight / 2;
+    const anchor = pages.find((entry) => {
+      const box = entry.box.getBoundingClientRect();
+      return box.top <= middle && box.bottom >= middle;
+    }) || targetEntry;
+    const before = anchor.box.getBoundingClientRect();
+    const fraction = (middle - before.top) / before.height;
+    scale = next;
+    zoomLabel.textContent = `${Math.round((100 * scale) / fit)}%`;
+    pages.forEach((entry) => {
+      release(entry);
+      const size = entry.size || natural;
+      entry.box.style.width = `${Math.floor(size.width * scale)}px`;
+      entry.box.style.height = `${Math.floor(size.height * scale)}px`;
+    });
+    const after = anchor.box.getBoundingClientRect();
+    window.scrollBy(0, after.top + fraction * after.height - middle);
+    pages.forEach((entry) => {
+      const box = entry.box.getBoundingClientRect();
+      if (box.bottom > -window.innerHeight && box.top < 2 * window.innerHeight) draw(entry);
+    });
+  }
+  document.getElementById("pdf-zoom-out").addEventListener("click", () => zoom(1 / 1.25));
+  document.getElementById("pdf-zoom-in").addEventListener("click", () => zoom(1.25));
+  document.getElementById("pdf-zoom-fit").addEventListener("click", () => zoom(0));
+  document.getElementById("pdf-zoom").hidden = false;
   // Keeps "Page N of M" true while the reader scrolls: the page across the middle of the screen.
   let pending = false;
   window.addEventListener("scroll", () => {

@@ -73,6 +73,16 @@ def test_an_answer_streams_in_and_its_citation_opens_the_pdf_at_the_cited_page(s
     expect(document_page.locator("#pdf-status")).to_contain_text("Page 4 of 5")
     session.screenshot("cited-page", page=document_page, full_page=False)
 
+    # Zoomed in, the page is drawn again larger, with the passage still highlighted and in view.
+    width = cited.bounding_box()["width"]
+    document_page.get_by_role("button", name="Zoom in").click()
+    expect(document_page.locator("#pdf-zoom-level")).to_have_text("125%")
+    expect(cited).to_have_attribute("data-drawn", "true")
+    assert cited.bounding_box()["width"] > width * 1.2
+    expect(cited.locator(".textLayer .highlight").first).to_be_in_viewport()
+    expect(document_page.locator("#pdf-status")).to_contain_text("Page 4 of 5")
+    session.screenshot("zoomed", page=document_page, full_page=False)
+
 
 def test_with_the_answer_service_down_the_passages_and_a_plain_message_are_shown(session, field_notes, settings):
     settings.LLM_URL = refused_url()
