@@ -7,6 +7,7 @@ const statusElement = document.getElementById("pdf-status");
 const passageText = JSON.parse(document.getElementById("cited-passage").textContent || '""');
 const WORD = /[\p{L}\p{N}]+/gu;
 const ANCHOR = 3; // words that must match in a row to place the start or the end of the passage
+const SIZED_PAGES = 300; // up to this many pages, every page's size is read before any is drawn
 
 function wordsOf(text) {
   return (text.normalize("NFKC").toLowerCase().match(WORD) || []);
@@ -18,54 +19,82 @@ function requestedPage(count) {
   return Math.min(Math.max(page, 1), count);
 }
 
-// Where on a page the passage lies, as a range of the text layer's pieces. PDF.js and our
-// extractor (pypdf) cut and space text differently, so it matches runs of words, not characters:
+// Where on a page the passage lies, as the indexes of the text layer's pieces to mark. PDF.js and
+// our extractor (pypdf) cut and space text differently, so it matches runs of words, not characters:
 // the first run of the passage found on the page starts the highlight, the last one ends it.
 // A passage that runs on to the next page matches its tail there the same way.
-function passageRange(pieces, passage) {
+function passagePieces(pieces, passage) {
   const page = [];
   pieces.forEach((piece, index) => wordsOf(piece).forEach((word) => page.push({ word, index })));
-  if (page.length < ANCHOR || passage.length < ANCHOR) return null;
+  const anchor = Math.min(ANCHOR, passage.length);
+  if (!anchor || page.length < anchor) return null;
   const runAt = (start, at) => {
-    for (let k = 0; k < ANCHOR; k++) if (page[at + k].word !== passage[start + k]) return false;
+    for (let k = 0; k < anchor; k++) if (page[at + k].word !== passage[start + k]) return false;
     return true;
-  };
-  const find = (start, from) => {
-    for (let at = from; at + ANCHOR <= page.length; at++) if (runAt(start, at)) return at;
-    return -1;
   };
   let first = -1;
   let firstStart = 0;
-  for (let start = 0; start + ANCHOR <= passage.length && first < 0; start++) {
-    first = find(start, 0);
+  for (let start = 0; start + anchor <= passage.length && first < 0; start++) {
+    for (let at = 0; at + anchor <= page.length; at++) if (runAt(start, at)) { first = at; break; }
     firstStart = start;
   }
-  if (first < 0) return null;
-  let last = -1;
-  let lastEnd = firstStart + ANCHOR - 1;
-  for (let end = passage.length - ANCHOR; end >= firstStart && last < 0; end--) {
-    for (let at = page.length - ANCHOR; at >= first; at--) {
-      if (runAt(end, at)) { last = at + ANCHOR - 1; lastEnd = end + ANCHOR - 1; break; }
+  if (first < 0) return scatteredPieces(pieces, passage);
+  let last = first + anchor - 1;
+  let lastEnd = firstStart + anchor - 1;
+  search: for (let end = passage.length - anchor; end > firstStart; end--) {
+    for (let at = page.length - anchor; at > first; at--) {
+      if (runAt(end, at)) { last = at + anchor - 1; lastEnd = end + anchor - 1; break search; }
     }
   }
-  if (last < 0) last = first + ANCHOR - 1;
+  const indexes = [];
+  for (let i = page[first].index; i <= page[last].index; i++) indexes.push(i);
   // rest: the words of the passage after the last one found here (on the next page, if anywhere)
-  return { from: page[first].index, to: page[last].index, rest: passage.slice(lastEnd + 1) };
+  return { indexes, rest: passage.slice(lastEnd + 1) };
+}
+
+// When no run of words matches (right-to-left scripts, whose words the two extractors order
+// differently, or odd spacing), the pieces made mostly of the passage's words, if together they
+// hold most of it.
+function scatteredPieces(pieces, passage) {
+  const wanted = new Set(passage);
+  const covered = new Set();
+  const indexes = [];
+  pieces.forEach((piece, index) => {
+    const words = wordsOf(piece);
+    const inside = words.filter((word) => wanted.has(word));
+    if (words.length && inside.length / words.length >= 0.6) {
+      indexes.push(index);
+      inside.forEach((word) => covered.add(word));
+    }
+  });
+  return covered.size >= 0.5 * wanted.size ? { indexes, rest: [] } : null;
 }
 
 function highlight(textLayer, passage) {
-  const range = passageRange(textLayer.textContentItemsStr, passage);
-  if (!range) return { first: null, rest: [] };
-  // The text layer's pieces are absolutely placed spans: marking each one in the range covers the passage.
+  const found = passagePieces(textLayer.textContentItemsStr, passage);
+  if (!found) return { first: null, rest: [] };
+  // The text layer's pieces are absolutely placed spans: marking each one covers the passage.
   const marked = [];
-  for (let i = range.from; i <= range.to; i++) {
+  for (const i of found.indexes) {
     const div = textLayer.textDivs[i];
     if (div && textLayer.textContentItemsStr[i].trim()) {
       div.classList.add("highlight");
       marked.push(div);
     }
   }
-  return { first: marked[0] || null, rest: range.rest };
+  return { first: marked[0] || null, rest: found.rest };
+}
+
+// Without a drawable PDF, the passages as text, with the cited one opened and scrolled to.
+function showTextInstead(message) {
+  statusElement.textContent = message;
+  const passages = document.getElementById("passages");
+  if (passages) passages.open = true;
+  const cited = document.querySelector(".chunks .cited");
+  if (cited) {
+    cited.scrollIntoView({ block: "center" });
+    cited.focus({ preventScroll: true });
+  }
 }
 
 async function main() {
@@ -74,7 +103,7 @@ async function main() {
     pdfjs = await import(viewer.dataset.pdfjsUrl);
     pdfjs.GlobalWorkerOptions.workerSrc = viewer.dataset.workerUrl;
   } catch (error) {
-    statusElement.textContent = "This browser cannot show the PDF here. Use the link to open it on its own.";
+    showTextInstead("This browser cannot show the PDF here: its text is below. The link opens the PDF on its own.");
     return;
   }
   let pdf;
@@ -82,14 +111,23 @@ async function main() {
     // isEvalSupported: false keeps PDF.js from compiling font programs with eval.
     pdf = await pdfjs.getDocument({ url: viewer.dataset.fileUrl, isEvalSupported: false }).promise;
   } catch (error) {
-    statusElement.textContent = "The PDF could not be shown here. Use the link to open it on its own.";
+    showTextInstead(error.name === "PasswordException"
+      ? "This PDF asks for a password before it can be drawn here: its text is below."
+      : "The PDF could not be drawn here: its text is below. The link opens the PDF on its own.");
     return;
   }
   const count = pdf.numPages;
   const target = requestedPage(count);
   const passage = wordsOf(passageText);
-  const first = await pdf.getPage(1);
-  const natural = first.getViewport({ scale: 1 });
+  // Each page's size, so that pages drawn later do not push the cited one out of place. A very long
+  // PDF takes the first page's size for the pages up to the cited one, and each page's own as it is drawn.
+  const known = await Promise.all(
+    Array.from({ length: count }, (_, i) => i + 1)
+      .filter((number) => count <= SIZED_PAGES || number === 1 || Math.abs(number - target) <= 2)
+      .map(async (number) => [number, (await pdf.getPage(number)).getViewport({ scale: 1 })]),
+  );
+  const sizes = new Map(known);
+  const natural = sizes.get(1);
   const room = pagesElement.clientWidth - 16; // less the padding of .pdf-pages
   const fit = Math.min(1.5, (room > 0 ? room : natural.width) / natural.width);
   let scale = fit;
@@ -103,10 +141,11 @@ async function main() {
     box.dataset.pageNumber = String(number);
     box.setAttribute("role", "region");
     box.setAttribute("aria-label", `Page ${number} of ${count}`);
-    box.style.width = `${Math.floor(natural.width * scale)}px`;
-    box.style.height = `${Math.floor(natural.height * scale)}px`;
+    const size = sizes.get(number) || null;
+    box.style.width = `${Math.floor((size || natural).width * scale)}px`;
+    box.style.height = `${Math.floor((size || natural).height * scale)}px`;
     pagesElement.append(box);
-    pages.push({ number, box, drawn: null, generation: 0, size: null });
+    pages.push({ number, box, drawn: null, generation: 0, size });
   }
 
   // Draws a page (canvas and text layer); resolves to its text layer, or null if it was released
