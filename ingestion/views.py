@@ -31,13 +31,16 @@ def staff_required(view):
     return wrapper
 
 
-@staff_required
-def home(request: HttpRequest) -> HttpResponse:
-    corpora = Corpus.objects.annotate(
+def counted_corpora():
+    return Corpus.objects.annotate(
         document_count=Count("documents"),
         ready_count=Count("documents", filter=Q(documents__status=Document.Status.READY)),
     )
-    return render(request, "ingestion/home.html", {"corpora": corpora, "form": CorpusForm()})
+
+
+@staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "ingestion/home.html", {"corpora": counted_corpora(), "form": CorpusForm()})
 
 
 @require_POST
@@ -45,7 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def create_corpus(request: HttpRequest) -> HttpResponse:
     form = CorpusForm(request.POST)
     if not form.is_valid():
-        return render(request, "ingestion/home.html", {"corpora": Corpus.objects.all(), "form": form}, status=400)
+        return render(request, "ingestion/home.html", {"corpora": counted_corpora(), "form": form}, status=400)
     corpus = services.create_corpus(**form.cleaned_data)
     return redirect(corpus)
 
@@ -122,7 +125,7 @@ def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
 def corpus_status(request: HttpRequest, slug: str) -> JsonResponse:
     """Rendered rows of the documents the page is watching (?ids=1,2), for it to swap in while it polls."""
     corpus = get_object_or_404(Corpus, slug=slug)
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()]
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdecimal()]
     documents = corpus.documents.filter(pk__in=ids[:500])
     rows = {
         document.pk: render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
@@ -137,7 +140,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
     # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to
     # (on its page, for a PDF).
-    cited_id = int(request.GET["passage"]) if request.GET.get("passage", "").isdigit() else None
+    cited_id = int(request.GET["passage"]) if request.GET.get("passage", "").isdecimal() else None
     cited = next((chunk for chunk in chunks if chunk.pk == cited_id), None)
     if cited_id and cited is None:
         cited = document.chunks.defer("vector").filter(pk=cited_id).first()

@@ -153,7 +153,7 @@ def linked_markers(text: str, sources: dict) -> list[dict]:
     for match in MARKER.finditer(text):
         pieces.append({"text": text[position : match.start()]})
         numbers = [
-            {"text": part, "source": sources.get(int(part)) if part.isdigit() else None}
+            {"text": part, "source": sources.get(int(part)) if part.isdecimal() else None}
             for part in re.split(r"(\d+)", match.group(1))
             if part
         ]

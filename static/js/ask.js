@@ -13,6 +13,7 @@
   const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
   // [1], [1, 3], [1-2]: the markers the model was asked to write.
   const MARKER = /\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]/g;
+  const EXPIRED = "Your session has ended. Reload the page and log in again.";
   let turns = 0;
   let controller = null;
 
@@ -57,17 +58,20 @@
     box.append(text.slice(position));
   }
 
-  // The passage with the sentences that verified citations rest on marked.
+  // The passage with the sentences that verified citations rest on marked. The server's offsets
+  // count characters (code points), not JavaScript's UTF-16 units, hence Array.from.
   function renderPassage(box, text, spans) {
+    const chars = Array.from(text);
+    const cut = (start, end) => chars.slice(start, end).join("");
     box.replaceChildren();
     let position = 0;
     spans.slice().sort((a, b) => a[0] - b[0]).forEach(([start, end]) => {
       start = Math.max(start, position);
       if (start >= end) return;
-      box.append(text.slice(position, start), element("mark", "", text.slice(start, end)));
+      box.append(cut(position, start), element("mark", "", cut(start, end)));
       position = end;
     });
-    box.append(text.slice(position));
+    box.append(cut(position));
   }
 
   function sourceCard(turnId, source, citations) {
@@ -128,17 +132,31 @@
     box.hidden = !text;
   }
 
+  // A fetch that followed a redirect to the login page has ended up somewhere else than it asked.
+  function sessionExpired(response) {
+    return response.redirected && response.url.includes("/accounts/login/");
+  }
+
   async function rate(turn, answerId, rating) {
-    const buttons = turn.querySelectorAll(".feedback button");
-    const pressed = turn.querySelector(`.feedback button[data-rating=${rating}]`);
-    const value = pressed.getAttribute("aria-pressed") === "true" ? "none" : rating;
+    const buttons = Array.from(turn.querySelectorAll(".feedback button"));
+    if (buttons.some((b) => b.disabled)) return;  // one rating at a time
+    const pressed = buttons.find((b) => b.dataset.rating === rating);
     const body = new FormData();
-    body.append("rating", value);
-    const response = await fetch(`/answers/${answerId}/rating/`, {
-      method: "POST", body, headers: { "X-CSRFToken": csrfToken, Accept: "application/json" }, credentials: "same-origin",
-    });
-    if (!response.ok) return;
-    buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.rating === value)));
+    body.append("rating", pressed.getAttribute("aria-pressed") === "true" ? "none" : rating);
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      const response = await fetch(`/answers/${answerId}/rating/`, {
+        method: "POST", body, headers: { "X-CSRFToken": csrfToken, Accept: "application/json" }, credentials: "same-origin",
+      });
+      if (sessionExpired(response)) throw new Error(EXPIRED);
+      if (!response.ok) throw new Error("Your rating could not be saved. Try again.");
+      const data = await response.json();
+      buttons.forEach((b) => b.setAttribute("aria-pressed", String((b.dataset.rating === "up" ? 1 : -1) === data.rating)));
+    } catch (error) {
+      showMessage(turn, error instanceof TypeError ? "Your rating could not be saved: the connection was lost." : error.message);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
   }
 
   function newTurn(text) {
@@ -165,7 +183,8 @@
       state.text += data.text;
       turn.dataset.state = "streaming";
       answer.setAttribute("aria-busy", "true");  // screen readers read it once, when complete
-      renderAnswer(answer, state.text, state.sources);
+      // Redrawn with each token, except under a reader who has tabbed onto one of its links.
+      if (!answer.contains(document.activeElement)) renderAnswer(answer, state.text, state.sources);
     } else if (kind === "done") {
       state.done = true;
       turn.dataset.state = "done";
@@ -203,6 +222,7 @@
     stopButton.hidden = false;
     try {
       const response = await fetch(form.dataset.streamUrl, { method: "POST", body, signal: controller.signal });
+      if (sessionExpired(response)) throw new Error(EXPIRED);
       if (!response.ok) {
         let detail = "";
         try {
@@ -243,7 +263,11 @@
           ? "The connection was lost before the answer was complete. Try again."
           : error.message);
       }
-      if (!state.text) turn.querySelector(".mode").textContent = "Not answered";
+      if (!state.text) {
+        turn.querySelector(".mode").textContent = "Not answered";
+        // Nothing came back: the question goes back in the box, to send again.
+        if (error.name !== "AbortError" && !question.value) question.value = text;
+      }
     } finally {
       controller = null;
       askButton.disabled = false;
@@ -259,7 +283,11 @@
       return;
     }
     question.value = "";
-    ask(text).then(() => question.focus());
+    ask(text).then(() => {
+      // Back to the box for a follow-up, unless the reader has moved on to the answer's links.
+      const at = document.activeElement;
+      if (!at || at === document.body || at === question || at === askButton || at === stopButton) question.focus();
+    });
   });
   question.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();

@@ -13,6 +13,7 @@
   const maxBytes = Number(form.dataset.maxBytes);
   const ACTIVE = ["queued", "parsing", "embedding"];
   const POLL_MS = 1000;
+  const announcer = document.getElementById("status-announcer");
   let pollTimer = null;
   let delay = POLL_MS;
 
@@ -41,7 +42,7 @@
       const data = await response.json();
       for (const [id, html] of Object.entries(data.rows)) {
         const row = tbody.querySelector(`tr[data-document-id="${id}"]`);
-        if (row && row.outerHTML !== html.trim()) row.outerHTML = html;
+        if (row && row.outerHTML !== html.trim()) replaceRow(row, html);
       }
       delay = POLL_MS;
     } catch (error) {
@@ -49,6 +50,25 @@
       delay = Math.min(delay * 2, 30000);
     }
     watch();
+  }
+
+  // Swaps in a row's new rendering, keeping the keyboard focus on the same button, and says aloud
+  // when a document is done.
+  function replaceRow(row, html) {
+    const focusedForm = row.contains(document.activeElement) ? document.activeElement.closest("form") : null;
+    const before = row.dataset.status;
+    row.insertAdjacentHTML("afterend", html);
+    const fresh = row.nextElementSibling;
+    row.remove();
+    if (focusedForm) {
+      const again = fresh.querySelector(`form[action="${focusedForm.getAttribute("action")}"] button`);
+      if (again) again.focus();
+    }
+    const after = fresh.dataset.status;
+    if (after !== before && (after === "ready" || after === "failed")) {
+      const title = fresh.querySelector("td a").textContent;
+      announcer.textContent = after === "ready" ? `“${title}” is ready.` : `“${title}” failed: ${fresh.querySelector(".error-text")?.textContent || ""}`;
+    }
   }
 
   function showRow(html) {

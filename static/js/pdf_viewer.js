@@ -181,7 +181,12 @@ async function main() {
       if (marks.has(entry.number)) highlight(textLayer, marks.get(entry.number));
       entry.box.dataset.drawn = "true";
       return textLayer;
-    })();
+    })().catch(() => {
+      // A page PDF.js cannot draw (broken, or too large a canvas when zoomed far in) stays blank,
+      // and may be tried again when it next comes into view.
+      if (generation === entry.generation) entry.drawn = null;
+      return null;
+    });
     return entry.drawn;
   }
 
@@ -251,9 +256,10 @@ async function main() {
     });
     const after = anchor.box.getBoundingClientRect();
     window.scrollBy(0, after.top + fraction * after.height - middle);
+    // The observer reports only changes: pages that stayed near the screen must be looked at again.
     pages.forEach((entry) => {
-      const box = entry.box.getBoundingClientRect();
-      if (box.bottom > -window.innerHeight && box.top < 2 * window.innerHeight) draw(entry);
+      nearby.unobserve(entry.box);
+      nearby.observe(entry.box);
     });
   }
   document.getElementById("pdf-zoom-out").addEventListener("click", () => zoom(1 / 1.25));
@@ -277,4 +283,4 @@ async function main() {
   }, { passive: true });
 }
 
-main();
+main().catch(() => showTextInstead("The PDF could not be drawn here: its text is below. The link opens the PDF on its own."));

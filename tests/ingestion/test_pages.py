@@ -117,3 +117,16 @@ def test_the_page_can_ask_whether_a_file_is_already_in_the_corpus(staff_client, 
     }
     assert staff_client.get(url, {"sha256": "0" * 64}).json() == {"duplicate": False}
     assert staff_client.get(url, {"sha256": "not-a-digest"}).status_code == 400
+
+
+def test_a_passage_or_status_id_that_is_not_a_plain_number_is_ignored(staff_client, corpus, upload, five_page_pdf):
+    document = upload(five_page_pdf)
+    assert staff_client.get(document.get_absolute_url() + "?passage=²").status_code == 200
+    status = staff_client.get(reverse("ingestion:corpus_status", args=[corpus.slug]), {"ids": "²,x"})
+    assert status.json() == {"rows": {}, "active": False}
+
+
+def test_a_corpus_form_error_keeps_the_document_counts_of_the_others(staff_client, upload, five_page_pdf):
+    upload(five_page_pdf)
+    html = staff_client.post(reverse("ingestion:create_corpus"), {"name": ""}).content.decode()
+    assert "0 of 1 document ready" in html
