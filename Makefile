@@ -37,3 +37,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/ingest.py
 	$(PY) bench/retrieval.py
 	$(PY) bench/keywords.py
+	$(PY) bench/pdf_view.py
