@@ -9,6 +9,7 @@ and drives Debian's Chromium (/usr/bin/chromium) with Playwright. "first" is a f
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -129,6 +130,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
