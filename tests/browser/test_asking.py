@@ -29,6 +29,15 @@ def ask(session, question: str) -> None:
     page.click("#ask-button")
 
 
+def answered(session, question: str):
+    """Asks on a fresh ask page and returns the question's turn once its answer is complete."""
+    session.open("/ask/")
+    ask(session, question)
+    turn = session.page.locator(".turn").first
+    expect(turn).to_have_attribute("data-state", "done")
+    return turn
+
+
 def test_an_answer_streams_in_and_its_citation_opens_the_pdf_at_the_cited_page(session, field_notes, fake_llm):
     fake_llm.answer = COPPER_ANSWER
     fake_llm.token_delay = 0.15
@@ -87,11 +96,7 @@ def test_an_answer_streams_in_and_its_citation_opens_the_pdf_at_the_cited_page(s
 def test_with_the_answer_service_down_the_passages_and_a_plain_message_are_shown(session, field_notes, settings):
     settings.LLM_URL = refused_url()
     settings.LLM_BACKEND = "tgi"
-    page = session.page
-    session.open("/ask/")
-    ask(session, "Why does copper wiring conduct electricity well?")
-    turn = page.locator(".turn").first
-    expect(turn).to_have_attribute("data-state", "done")
+    turn = answered(session, "Why does copper wiring conduct electricity well?")
     expect(turn.locator(".message")).to_be_visible()
     expect(turn.locator(".message")).to_contain_text("answer service")
     expect(turn.locator(".source-card").first).to_contain_text("Copper wiring")
@@ -102,9 +107,7 @@ def test_with_the_answer_service_down_the_passages_and_a_plain_message_are_shown
 def test_follow_up_questions_stay_in_the_thread_and_a_thumbs_up_is_kept_in_the_history(session, field_notes, fake_llm):
     fake_llm.answer = COPPER_ANSWER
     page = session.page
-    session.open("/ask/")
-    ask(session, "Why does copper wiring conduct electricity well?")
-    expect(page.locator(".turn").first).to_have_attribute("data-state", "done")
+    answered(session, "Why does copper wiring conduct electricity well?")
     fake_llm.answer = "The Arctic tern migrates from the Arctic to the Antarctic each year [1]."
     ask(session, "Which bird migrates the farthest?")
     expect(page.locator(".turn")).to_have_count(2)
@@ -168,11 +171,7 @@ def test_at_phone_width_a_question_can_be_asked_from_the_keyboard(phone, field_n
 def test_without_an_llm_server_the_answer_is_extracted_and_labelled_so(session, field_notes, settings):
     settings.LLM_URL = ""
     settings.LLM_BACKEND = "extractive"
-    page = session.page
-    session.open("/ask/")
-    ask(session, "Why does copper wiring conduct electricity well?")
-    turn = page.locator(".turn").first
-    expect(turn).to_have_attribute("data-state", "done")
+    turn = answered(session, "Why does copper wiring conduct electricity well?")
     expect(turn.locator(".mode")).to_have_text("Extracted from the passages, not generated")
     expect(turn.locator(".answer-text")).to_contain_text("Copper wiring conducts electricity well")
     expect(turn.locator(".answer-text a.ref").first).to_have_attribute("href", re.compile(r"#page=4$"))
