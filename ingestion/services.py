@@ -66,13 +66,18 @@ def accept_upload(
                 digest, size = copy_and_hash(file, out)
         except OSError as exc:
             raise UploadError(STORAGE_FAILED) from exc
-        existing = corpus.documents.filter(sha256=digest).first()
+        existing = find_copy(corpus, digest)
         if existing:
             return UploadResult(existing, is_duplicate=True)
         return store_new_document(tmp, digest=digest, size=size, name=name, corpus=corpus,
                                   uploaded_by=uploaded_by, source_url=source_url)  # fmt: skip
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def find_copy(corpus: Corpus, sha256: str) -> Document | None:
+    """The corpus' document with this content, if it has one."""
+    return corpus.documents.filter(sha256=sha256).first()
 
 
 def copy_and_hash(source: IO[bytes], out: IO[bytes]) -> tuple[str, int]:

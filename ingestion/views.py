@@ -114,7 +114,7 @@ def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
     digest = request.GET.get("sha256", "").lower()
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         return JsonResponse({"error": "sha256 must be 64 hexadecimal digits."}, status=400)
-    document = corpus.documents.filter(sha256=digest).first()
+    document = services.find_copy(corpus, digest)
     if document is None:
         return JsonResponse({"duplicate": False})
     found = {"document_id": document.pk, "title": document.display_title, "url": document.get_absolute_url()}
