@@ -3,12 +3,21 @@ from django.db import models
 from django.db.models import Count
 
 from . import services, tasks
-from .models import Corpus, Document
+from .models import Corpus, Document, Membership
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    fields = ["user", "group", "role"]
+    autocomplete_fields = ["user", "group"]
 
 
 @admin.register(Corpus)
 class CorpusAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "document_count", "embedding_model", "created_at"]
+    list_display = ["name", "slug", "document_count", "is_open", "embedding_model", "created_at"]
+    list_filter = ["is_open"]
+    inlines = [MembershipInline]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     actions = ["rebuild_index"]

@@ -10,13 +10,31 @@ def default_embedding_model() -> str:
     return embeddings.model_name(settings.EMBEDDING_MODEL)
 
 
+class CorpusQuerySet(models.QuerySet):
+    def readable_by(self, user) -> "CorpusQuerySet":
+        """The corpora the user may read: the one rule every page, endpoint and search applies.
+
+        Staff read everything; others read open corpora and those they or one of their groups are
+        members of (any role can read)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        member = models.Q(memberships__user=user) | models.Q(memberships__group__in=user.groups.all())
+        return self.filter(member | models.Q(is_open=True)).distinct()
+
+
 class Corpus(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     # Every vector in a corpus comes from one model, so that its index can be searched.
     embedding_model = models.CharField(max_length=300, default=default_embedding_model)
+    # Open: every logged-in user may read it (as a reader); members may have more.
+    is_open = models.BooleanField(default=False, verbose_name="open to every user")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CorpusQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -27,6 +45,35 @@ class Corpus(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("ingestion:corpus", args=[self.slug])
+
+
+class Membership(models.Model):
+    """A user's or a group's role in a corpus."""
+
+    class Role(models.TextChoices):
+        READER = "reader"  # asks and reads documents
+        CONTRIBUTOR = "contributor"  # also uploads, and deletes what they uploaded
+        MANAGER = "manager"  # also manages members, reindexes and deletes anything
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, group__isnull=True)
+                | models.Q(user__isnull=True, group__isnull=False),
+                name="membership_of_a_user_or_a_group",
+            ),
+            models.UniqueConstraint(fields=["corpus", "user"], name="one_membership_per_user"),
+            models.UniqueConstraint(fields=["corpus", "group"], name="one_membership_per_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.group} ({self.role}) in {self.corpus}"
 
 
 class DocumentQuerySet(models.QuerySet):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import filetypes, indexing
-from .models import Corpus, Document
+from .models import Corpus, Document, Membership
 from .pipeline import discard_chunks, stale_before, time_limit_message
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,18 @@ class UploadResult:
     is_duplicate: bool
 
 
-def create_corpus(*, name: str, description: str = "", slug: str = "") -> Corpus:
-    """Creates a corpus with a slug made from its name, numbered if the name is taken."""
+def create_corpus(*, name: str, description: str = "", slug: str = "", manager=None) -> Corpus:
+    """Creates a corpus with a slug made from its name, numbered if the name is taken; `manager`,
+    if given, becomes its first manager."""
     base = slugify(slug or name)[:90] or "corpus"
     candidate, number = base, 1
     while Corpus.objects.filter(slug=candidate).exists():
         number += 1
         candidate = f"{base}-{number}"
-    return Corpus.objects.create(name=name, slug=candidate, description=description)
+    corpus = Corpus.objects.create(name=name, slug=candidate, description=description)
+    if manager is not None:
+        Membership.objects.create(corpus=corpus, user=manager, role=Membership.Role.MANAGER)
+    return corpus
 
 
 def accept_upload(

@@ -1,5 +1,4 @@
 import re
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,73 +6,73 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from . import filetypes, services
+from . import access, filetypes, services
 from .forms import CorpusForm, UploadForm
 from .models import Corpus, Document
 
 CHUNKS_SHOWN = 200
 
 
-def staff_required(view):
-    """Uploading is for staff until corpus roles exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def counted_corpora():
-    return Corpus.objects.annotate(
+def counted_corpora(user):
+    return Corpus.objects.readable_by(user).annotate(
         document_count=Count("documents"),
         ready_count=Count("documents", filter=Q(documents__status=Document.Status.READY)),
     )
 
 
-@staff_required
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "ingestion/home.html", {"corpora": counted_corpora(), "form": CorpusForm()})
+    return render(request, "ingestion/home.html", {"corpora": counted_corpora(request.user), "form": CorpusForm()})
 
 
 @require_POST
-@staff_required
+@login_required
 def create_corpus(request: HttpRequest) -> HttpResponse:
+    """Any user may start a corpus; they become its manager."""
     form = CorpusForm(request.POST)
     if not form.is_valid():
-        return render(request, "ingestion/home.html", {"corpora": counted_corpora(), "form": form}, status=400)
-    corpus = services.create_corpus(**form.cleaned_data)
+        context = {"corpora": counted_corpora(request.user), "form": form}
+        return render(request, "ingestion/home.html", context, status=400)
+    corpus = services.create_corpus(**form.cleaned_data, manager=request.user)
     return redirect(corpus)
 
 
-@staff_required
+@login_required
 def corpus_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    corpus = get_object_or_404(Corpus, slug=slug)
-    return render_corpus(request, corpus, UploadForm())
+    return render_corpus(request, access.readable_corpus(request.user, slug), UploadForm())
 
 
 def render_corpus(request: HttpRequest, corpus: Corpus, form: UploadForm, status: int = 200) -> HttpResponse:
+    role = access.role_in(request.user, corpus)
+    documents = list(corpus.documents.all())
+    for document in documents:
+        document.can_change = access.can_change(request.user, document, role)
     context = {
         "corpus": corpus,
-        "documents": corpus.documents.all(),
+        "documents": documents,
         "form": form,
         "max_upload": settings.UPLOAD_MAX_BYTES,
+        "can_upload": access.RANK.get(role, 0) >= access.RANK[access.Role.CONTRIBUTOR],
     }
     return render(request, "ingestion/corpus.html", context, status=status)
 
 
+def uploadable_corpus(request: HttpRequest, slug: str) -> Corpus:
+    corpus = access.readable_corpus(request.user, slug)
+    if not access.can_upload(request.user, corpus):
+        raise PermissionDenied("Only the corpus' contributors and managers may upload.")
+    return corpus
+
+
 @require_POST
-@staff_required
+@login_required
 def upload(request: HttpRequest, slug: str) -> HttpResponse:
     """Stores the files; the page's script sends one file per request and reads JSON back."""
-    corpus = get_object_or_404(Corpus, slug=slug)
+    corpus = uploadable_corpus(request, slug)
     wants_json = "application/json" in request.headers.get("Accept", "")
     # More files than DATA_UPLOAD_MAX_NUMBER_FILES stop Django before this view (the CSRF check
     # reads the body first): templates/400.html explains it.
@@ -102,15 +101,15 @@ def store_upload(request: HttpRequest, corpus: Corpus, file) -> dict:
     if result.is_duplicate:
         message = f"{file.name} is already in this corpus as “{document.display_title}”; not added again."
         return outcome | {"outcome": "duplicate", "level": "info", "message": message}
-    row = render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
+    row = render_row(request, document)
     return outcome | {"outcome": "uploaded", "level": "success", "message": f"{file.name} was uploaded.", "row": row}
 
 
-@staff_required
+@login_required
 def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
     """Whether the corpus already holds a file with this SHA-256 (?sha256=hex): the page asks before
     uploading, so a duplicate is not sent at all."""
-    corpus = get_object_or_404(Corpus, slug=slug)
+    corpus = uploadable_corpus(request, slug)
     digest = request.GET.get("sha256", "").lower()
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         return JsonResponse({"error": "sha256 must be 64 hexadecimal digits."}, status=400)
@@ -121,22 +120,25 @@ def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse({"duplicate": True} | found)
 
 
-@staff_required
+@login_required
 def corpus_status(request: HttpRequest, slug: str) -> JsonResponse:
     """Rendered rows of the documents the page is watching (?ids=1,2), for it to swap in while it polls."""
-    corpus = get_object_or_404(Corpus, slug=slug)
+    corpus = access.readable_corpus(request.user, slug)
     ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdecimal()]
     documents = corpus.documents.filter(pk__in=ids[:500])
-    rows = {
-        document.pk: render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
-        for document in documents
-    }
+    role = access.role_in(request.user, corpus)
+    rows = {document.pk: render_row(request, document, role) for document in documents}
     return JsonResponse({"rows": rows, "active": any(document.is_active for document in documents)})
 
 
-@staff_required
+def render_row(request: HttpRequest, document: Document, role: str | None = None) -> str:
+    document.can_change = access.can_change(request.user, document, role)
+    return render_to_string("ingestion/_document_row.html", {"document": document}, request=request)
+
+
+@login_required
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    document = get_object_or_404(Document.objects.select_related("corpus"), pk=pk)
+    document = access.readable_document(request.user, pk)
     chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
     # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to
     # (on its page, for a PDF).
@@ -155,11 +157,11 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "ingestion/document.html", context)
 
 
-@staff_required
+@login_required
 def document_file(request: HttpRequest, pk: int) -> FileResponse:
     """The uploaded file itself. Only a PDF opens in the browser: an uploaded HTML page served from
     our own address could run its scripts as the reader, so every other type is a download."""
-    document = get_object_or_404(Document, pk=pk)
+    document = access.readable_document(request.user, pk)
     try:
         handle = document.file.open("rb")
     except (FileNotFoundError, ValueError) as exc:
@@ -177,19 +179,26 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     return response
 
 
+def changeable_document(request: HttpRequest, pk: int) -> Document:
+    document = access.readable_document(request.user, pk)
+    if not access.can_change(request.user, document):
+        raise PermissionDenied("Only the corpus' managers, or the contributor who uploaded it, may change it.")
+    return document
+
+
 @require_POST
-@staff_required
+@login_required
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
-    document = get_object_or_404(Document, pk=pk)
+    document = changeable_document(request, pk)
     if not services.retry_document(document):
         messages.info(request, f"“{document}” is not failed, so there is nothing to retry.")
     return redirect(document.corpus)
 
 
 @require_POST
-@staff_required
+@login_required
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    document = get_object_or_404(Document.objects.select_related("corpus"), pk=pk)
+    document = changeable_document(request, pk)
     corpus, title = document.corpus, str(document)
     services.delete_document(document)
     messages.success(request, f"“{title}” was deleted.")

@@ -37,8 +37,9 @@ def citation_data(citation: Citation) -> dict:
     }
 
 
-def answer_data(answer: Answer) -> dict:
-    """Everything about a stored answer, as plain data for JSON."""
+def answer_data(answer: Answer, hidden: frozenset[int] = frozenset()) -> dict:
+    """Everything about a stored answer, as plain data for JSON, less the sources numbered in
+    `hidden` (passages of documents the reader can no longer read) and their citations."""
     return {
         "answer_id": answer.pk,
         "question": answer.question,
@@ -58,6 +59,9 @@ def answer_data(answer: Answer) -> dict:
         },
         "sources_dropped": answer.sources_dropped,
         "unknown_references": answer.unknown_references,
-        "sources": [source_data(s) for s in answer.sources.all()],
-        "citations": [citation_data(c) for c in answer.citations.select_related("source")],
+        "sources": [source_data(s) for s in answer.sources.all() if s.number not in hidden],
+        "sources_hidden": len(hidden),
+        "citations": [
+            citation_data(c) for c in answer.citations.select_related("source") if c.source.number not in hidden
+        ],
     }

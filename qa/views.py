@@ -1,13 +1,15 @@
 import json
 import re
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ingestion import access
 from ingestion.models import Corpus
-from ingestion.views import staff_required
 
 from . import payloads, services
 from .forms import AskForm, RatingForm
@@ -26,13 +28,13 @@ def read_form(request: HttpRequest) -> AskForm:
         except (json.JSONDecodeError, UnicodeDecodeError):
             payload = None
         if not isinstance(payload, dict):
-            return AskForm(data={"question": ""})
+            return AskForm(data={"question": ""}, user=request.user)
         data = QueryDict(mutable=True)
         data["question"] = str(payload.get("question", ""))
         corpora = payload.get("corpora") or []
         data.setlist("corpora", [str(c) for c in (corpora if isinstance(corpora, list) else [corpora])])
-        return AskForm(data=data)
-    return AskForm(data=request.POST)
+        return AskForm(data=data, user=request.user)
+    return AskForm(data=request.POST, user=request.user)
 
 
 def form_errors(form: AskForm) -> JsonResponse:
@@ -44,15 +46,15 @@ def base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
 
-@staff_required
+@login_required
 def ask_page(request: HttpRequest) -> HttpResponse:
     # ?corpus=slug (from a corpus' Ask button) ticks that corpus.
-    chosen = Corpus.objects.filter(slug__in=request.GET.getlist("corpus"))
-    return render(request, "qa/ask.html", {"form": AskForm(initial={"corpora": chosen})})
+    chosen = Corpus.objects.readable_by(request.user).filter(slug__in=request.GET.getlist("corpus"))
+    return render(request, "qa/ask.html", {"form": AskForm(initial={"corpora": chosen}, user=request.user)})
 
 
 @require_POST
-@staff_required
+@login_required
 def ask_json(request: HttpRequest) -> HttpResponse:
     form = read_form(request)
     if not form.is_valid():
@@ -64,7 +66,7 @@ def ask_json(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@login_required
 def ask_stream(request: HttpRequest) -> HttpResponse:
     """The answer as server-sent events: sources, then tokens as they come, then done with the citations."""
     form = read_form(request)
@@ -82,20 +84,21 @@ def ask_stream(request: HttpRequest) -> HttpResponse:
 
 
 def own_answer(request: HttpRequest, pk: int) -> Answer:
-    """An answer the user asked (a superuser sees all); others get a 404, as if it did not exist."""
+    """An answer the user asked (staff see all); others get a 404, as if it did not exist."""
     answer = get_object_or_404(Answer, pk=pk)
-    if answer.asked_by_id != request.user.pk and not request.user.is_superuser:
+    if answer.asked_by_id != request.user.pk and not request.user.is_staff:
         raise Http404("No such answer.")
     return answer
 
 
-@staff_required
+@login_required
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     answer = own_answer(request, pk)
+    hidden = unreadable_sources(request, answer)
     if request.GET.get("format") == "json":
-        return JsonResponse(payloads.answer_data(answer))
-    citations = list(answer.citations.select_related("source"))
-    sources = list(answer.sources.all())
+        return JsonResponse(payloads.answer_data(answer, hidden))
+    citations = [c for c in answer.citations.select_related("source") if c.source.number not in hidden]
+    sources = [s for s in answer.sources.all() if s.number not in hidden]
     cards = [
         {
             "source": source,
@@ -113,15 +116,27 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "answer_segments": linked_markers(answer.text, {s.number: s for s in sources}),
         "citations": citations,
         "cards": cards,
+        "hidden_count": len(hidden),
     }
     return render(request, "qa/answer.html", context)
 
 
+def unreadable_sources(request: HttpRequest, answer: Answer) -> frozenset[int]:
+    """The numbers of the answer's sources whose documents the user can no longer read (or that are gone)."""
+    sources = list(answer.sources.only("number", "document_id"))
+    ids = [s.document_id for s in sources if s.document_id]
+    readable = set(access.readable_documents(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    return frozenset(s.number for s in sources if s.document_id not in readable)
+
+
 @require_POST
-@staff_required
+@login_required
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
-    """Thumbs up or down on one's own answer (rating=up|down|none)."""
+    """Thumbs up or down on one's own answer (rating=up|down|none); staff may read others' answers
+    but not rate them."""
     answer = own_answer(request, pk)
+    if answer.asked_by_id != request.user.pk:
+        raise PermissionDenied("Only the person who asked may rate an answer.")
     form = RatingForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"error": "The rating must be up, down or none."}, status=400)
@@ -131,7 +146,7 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(answer)
 
 
-@staff_required
+@login_required
 def history(request: HttpRequest) -> HttpResponse:
     """The user's past questions, newest first."""
     answers = Answer.objects.filter(asked_by=request.user).prefetch_related("corpora")

@@ -4,13 +4,13 @@
 (function () {
   "use strict";
   const table = document.getElementById("documents");
-  const form = document.getElementById("upload-form");
-  if (!table || !form) return;
+  if (!table) return;
+  const form = document.getElementById("upload-form");  // absent for readers
   const tbody = table.querySelector("tbody");
-  const input = form.querySelector("input[type=file]");
+  const input = form && form.querySelector("input[type=file]");
   const dropzone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
-  const maxBytes = Number(form.dataset.maxBytes);
+  const maxBytes = form && Number(form.dataset.maxBytes);
   const ACTIVE = ["queued", "parsing", "embedding"];
   const POLL_MS = 1000;
   const announcer = document.getElementById("status-announcer");
@@ -88,6 +88,33 @@
   }
 
   // ---- Uploads ----
+
+  function wireUploads() {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
+    });
+    input.addEventListener("change", () => {
+      if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
+    });
+    // With the script running, choosing files uploads them at once: the button is for pages without it.
+    document.getElementById("upload-submit").hidden = true;
+
+    ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (event) => {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    }));
+    ["dragleave", "dragend"].forEach((type) => dropzone.addEventListener(type, () => dropzone.classList.remove("dragging")));
+    dropzone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      dropzone.classList.remove("dragging");
+      const files = Array.from(event.dataTransfer.files || []);
+      if (files.length) uploadAll(files);
+    });
+    // A file dropped beside the zone would make the browser navigate away to show it.
+    window.addEventListener("dragover", (event) => event.preventDefault());
+    window.addEventListener("drop", (event) => event.preventDefault());
+  }
 
   function formatSize(bytes) {
     if (bytes < 1024) return `${bytes} bytes`;
@@ -199,30 +226,7 @@
     }
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
-  });
-  input.addEventListener("change", () => {
-    if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
-  });
-  // With the script running, choosing files uploads them at once: the button is for pages without it.
-  document.getElementById("upload-submit").hidden = true;
-
-  ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (event) => {
-    event.preventDefault();
-    dropzone.classList.add("dragging");
-  }));
-  ["dragleave", "dragend"].forEach((type) => dropzone.addEventListener(type, () => dropzone.classList.remove("dragging")));
-  dropzone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    dropzone.classList.remove("dragging");
-    const files = Array.from(event.dataTransfer.files || []);
-    if (files.length) uploadAll(files);
-  });
-  // A file dropped beside the zone would make the browser navigate away to show it.
-  window.addEventListener("dragover", (event) => event.preventDefault());
-  window.addEventListener("drop", (event) => event.preventDefault());
+  if (form) wireUploads();
 
   document.addEventListener("submit", (event) => {
     const message = event.target.dataset.confirm;
@@ -231,5 +235,5 @@
 
   watch();
   // Files chosen before this script ran (on a slow connection) are uploaded now.
-  if (input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
+  if (input && input.files.length) uploadAll(Array.from(input.files)).then(() => { input.value = ""; });
 })();

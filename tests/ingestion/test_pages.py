@@ -73,10 +73,12 @@ def test_an_uploaded_html_file_is_only_ever_a_download(staff_client, upload, tmp
     assert "sandbox" in response["Content-Security-Policy"]
 
 
-def test_the_file_of_a_document_is_for_staff_only(client, django_user_model, upload, five_page_pdf):
+def test_the_file_of_a_document_is_hidden_from_a_user_who_may_not_read_its_corpus(
+    client, django_user_model, upload, five_page_pdf
+):
     document = upload(five_page_pdf)
     client.force_login(django_user_model.objects.create_user(username="visitor", password="x"))
-    assert client.get(reverse("ingestion:document_file", args=[document.pk])).status_code == 403
+    assert client.get(reverse("ingestion:document_file", args=[document.pk])).status_code == 404
 
 
 def test_a_cited_pdf_passage_opens_the_viewer_at_its_page(staff_client, field_notes):

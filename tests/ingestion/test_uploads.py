@@ -112,11 +112,11 @@ def test_an_upload_puts_one_message_on_the_queue_after_commit(staff_client, brok
         client.delete(queue)
 
 
-def test_corpus_pages_are_for_staff_only(client, django_user_model, corpus):
-    user = django_user_model.objects.create_user(username="reader", password="pw-for-tests-only")
+def test_a_corpus_is_hidden_from_a_user_who_is_not_a_member(client, django_user_model, corpus):
+    user = django_user_model.objects.create_user(username="outsider", password="pw-for-tests-only")
     client.force_login(user)
-    assert client.get(corpus.get_absolute_url()).status_code == 403
-    assert client.post(reverse("ingestion:upload", args=[corpus.slug])).status_code == 403
+    assert client.get(corpus.get_absolute_url()).status_code == 404
+    assert client.post(reverse("ingestion:upload", args=[corpus.slug])).status_code == 404
 
 
 def test_a_visitor_who_is_not_logged_in_is_sent_to_the_login_page(client, corpus):

@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 
+from ingestion.models import Membership
 from qa import services
 from qa.models import Answer
 from qa.views import linked_markers
@@ -50,12 +51,26 @@ def test_a_rating_that_is_not_up_down_or_none_is_refused(staff_client, field_not
     assert Answer.objects.get(pk=answer_id).rating is None
 
 
-def test_another_users_answer_can_be_neither_read_nor_rated(staff_client, field_notes, client, django_user_model):
+def test_another_readers_answer_can_be_neither_read_nor_rated(staff_client, field_notes, client, django_user_model):
     answer_id = ask(staff_client, field_notes)["answer_id"]
-    other = django_user_model.objects.create_user(username="other", password="x", is_staff=True)
+    other = django_user_model.objects.create_user(username="other", password="x")
+    Membership.objects.create(corpus=field_notes, user=other, role=Membership.Role.READER)
     client.force_login(other)
     assert client.get(reverse("qa:answer", args=[answer_id])).status_code == 404
     assert client.post(reverse("qa:rate", args=[answer_id]), {"rating": "up"}).status_code == 404
+    assert Answer.objects.get(pk=answer_id).rating is None
+
+
+def test_staff_may_read_anyones_answer_but_not_rate_it(staff_client, field_notes, django_user_model):
+    from django.test import Client
+
+    asker = django_user_model.objects.create_user(username="asker", password="x")
+    Membership.objects.create(corpus=field_notes, user=asker, role=Membership.Role.READER)
+    asker_client = Client()
+    asker_client.force_login(asker)
+    answer_id = ask(asker_client, field_notes)["answer_id"]
+    assert staff_client.get(reverse("qa:answer", args=[answer_id])).status_code == 200
+    assert staff_client.post(reverse("qa:rate", args=[answer_id]), {"rating": "down"}).status_code == 403
     assert Answer.objects.get(pk=answer_id).rating is None
 
 

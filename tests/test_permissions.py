@@ -1,0 +1,194 @@
+"""Nobody reads what they may not: every route of the app, tried by a manager of another corpus.
+
+The routes are collected from the URL conf, so a new one is covered without touching this file."""
+
+import re
+from io import BytesIO
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from ingestion import services
+from ingestion.models import Chunk, Corpus, Document, Membership
+from qa.models import Answer, Source
+
+SECRET = "zebra-lantern-0451"  # in corpus B's name, document, passage and question
+PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def collect_routes(resolver=None, prefix: str = "") -> list[tuple[str, str]]:
+    """(name, route) of every URL pattern except the admin's (tested on its own)."""
+    found = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name != "admin":
+                found += collect_routes(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            found.append((entry.name or str(entry.pattern), prefix + str(entry.pattern)))
+    return found
+
+
+ROUTES = collect_routes()
+
+
+@pytest.fixture
+def two_teams(django_user_model, tmp_path):
+    """Corpus A managed by user A; corpus B managed by user B, with a document and an answer."""
+    user_a = django_user_model.objects.create_user(username="alice", password="pw")
+    user_b = django_user_model.objects.create_user(username="bob", password="pw")
+    corpus_a = services.create_corpus(name="Alpha team", manager=user_a)
+    corpus_b = services.create_corpus(name=f"Bravo {SECRET}", manager=user_b)
+    text = f"The launch code is {SECRET}."
+    document = services.accept_upload(file=BytesIO(text.encode()), name=f"{SECRET}.txt", corpus=corpus_b).document
+    Document.objects.filter(pk=document.pk).update(status=Document.Status.READY, uploaded_by=user_b)
+    chunk = Chunk.objects.create(
+        document=document, ordinal=0, text=text, char_start=0, char_end=len(text), token_count=9
+    )
+    answer = Answer.objects.create(
+        question=f"What is {SECRET}?",
+        asked_by=user_b,
+        text=f"It is {SECRET} [1].",
+        mode=Answer.Mode.EXTRACTED,
+        backend="extractive",
+        status=Answer.Status.COMPLETE,
+    )
+    answer.corpora.set([corpus_b])
+    Source.objects.create(answer=answer, number=1, chunk=chunk, document=document, title=document.original_name,
+                          url=document.get_absolute_url(), text=text, score=0.9)  # fmt: skip
+    return {"a": user_a, "b": user_b, "corpus_a": corpus_a, "corpus_b": corpus_b, "document": document,
+            "answer": answer}  # fmt: skip
+
+
+def url_for(route: str, name: str, team: dict) -> str:
+    """The route filled in with corpus B's objects: its slug, its document's id or its answer's id."""
+
+    def value(match: re.Match) -> str:
+        if match.group(2) == "slug":
+            return team["corpus_b"].slug
+        if name in ("answer", "rate"):
+            return str(team["answer"].pk)
+        return str(team["document"].pk)
+
+    return "/" + PARAMETER.sub(value, route)
+
+
+def body_of(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("name", "route"), ROUTES, ids=[name for name, _ in ROUTES])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_no_route_shows_or_changes_another_teams_corpus(client, two_teams, name, route, method):
+    client.force_login(two_teams["a"])
+    data = {"question": f"What is {SECRET}?", "corpora": [two_teams["corpus_b"].slug], "rating": "down"}
+    response = getattr(client, method)(url_for(route, name, two_teams), data if method == "post" else None)
+    if response.status_code not in (302, 400, 403, 404, 405):
+        assert SECRET not in body_of(response), f"{method.upper()} {route} showed corpus B to user A"
+    # Nothing of B's changed.
+    document = Document.objects.get(pk=two_teams["document"].pk)
+    assert document.status == Document.Status.READY
+    assert Answer.objects.get(pk=two_teams["answer"].pk).rating is None
+    assert Membership.objects.filter(corpus=two_teams["corpus_b"]).count() == 1
+    assert Corpus.objects.filter(pk=two_teams["corpus_b"].pk).exists()
+
+
+def test_a_user_of_another_team_sees_neither_the_corpus_nor_its_documents_in_lists(client, two_teams):
+    client.force_login(two_teams["a"])
+    for path in ("/", "/ask/", "/history/"):
+        html = client.get(path).content.decode()
+        assert "Alpha team" in html or path == "/history/"
+        assert SECRET not in html
+
+
+def test_a_reader_can_read_but_neither_upload_nor_delete(client, two_teams, django_user_model):
+    reader = django_user_model.objects.create_user(username="rita", password="pw")
+    Membership.objects.create(corpus=two_teams["corpus_b"], user=reader, role=Membership.Role.READER)
+    client.force_login(reader)
+    document = two_teams["document"]
+    assert SECRET in client.get(document.get_absolute_url()).content.decode()
+    upload = client.post(f"/corpora/{two_teams['corpus_b'].slug}/upload/", {"files": [BytesIO(b"x")]})
+    assert upload.status_code == 403
+    assert client.post(f"/documents/{document.pk}/delete/").status_code == 403
+    assert Document.objects.filter(pk=document.pk).exists()
+
+
+def test_a_contributor_may_delete_what_they_uploaded_but_not_what_others_did(client, two_teams, django_user_model):
+    contributor = django_user_model.objects.create_user(username="carl", password="pw")
+    Membership.objects.create(corpus=two_teams["corpus_b"], user=contributor, role=Membership.Role.CONTRIBUTOR)
+    client.force_login(contributor)
+    others = two_teams["document"]
+    assert client.post(f"/documents/{others.pk}/delete/").status_code == 403
+    own = services.accept_upload(
+        file=BytesIO(b"Mine."), name="mine.txt", corpus=two_teams["corpus_b"], uploaded_by=contributor
+    ).document
+    assert client.post(f"/documents/{own.pk}/delete/").status_code == 302
+    assert not Document.objects.filter(pk=own.pk).exists()
+    assert Document.objects.filter(pk=others.pk).exists()
+
+
+def test_a_group_membership_gives_its_role_to_every_member(client, two_teams, django_user_model):
+    from django.contrib.auth.models import Group
+
+    team = Group.objects.create(name="Bravo readers")
+    member = django_user_model.objects.create_user(username="gina", password="pw")
+    member.groups.add(team)
+    Membership.objects.create(corpus=two_teams["corpus_b"], group=team, role=Membership.Role.READER)
+    client.force_login(member)
+    assert client.get(two_teams["corpus_b"].get_absolute_url()).status_code == 200
+    assert client.get(two_teams["corpus_a"].get_absolute_url()).status_code == 404
+
+
+def test_an_open_corpus_is_readable_by_every_user_but_only_as_a_reader(client, two_teams):
+    Corpus.objects.filter(pk=two_teams["corpus_b"].pk).update(is_open=True)
+    client.force_login(two_teams["a"])
+    assert client.get(two_teams["document"].get_absolute_url()).status_code == 200
+    assert client.post(f"/documents/{two_teams['document'].pk}/delete/").status_code == 403
+
+
+def test_an_answer_no_longer_shows_a_passage_its_asker_may_no_longer_read(client, two_teams):
+    Membership.objects.filter(corpus=two_teams["corpus_b"], user=two_teams["b"]).delete()
+    client.force_login(two_teams["b"])
+    html = client.get(two_teams["answer"].get_absolute_url()).content.decode()
+    assert "The launch code is" not in html
+    assert "no longer shown" in html
+    data = client.get(two_teams["answer"].get_absolute_url(), {"format": "json"}).json()
+    assert data["sources"] == []
+    assert data["sources_hidden"] == 1
+
+
+def test_the_admin_is_for_staff_only(client, two_teams):
+    client.force_login(two_teams["a"])
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+
+
+def test_asking_over_all_my_corpora_never_finds_another_teams_passage(client, django_user_model, tmp_path):
+    """Corpus B holds the only passage that answers; user A, asking over everything A may read, must
+    not get it, because B's index is never searched for A."""
+    from ingestion.tasks import ingest
+
+    from .documents import TOPIC_PAGES, make_pdf
+
+    user_a = django_user_model.objects.create_user(username="alice", password="pw")
+    corpus_a = services.create_corpus(name="Alpha team", manager=user_a)
+    corpus_b = services.create_corpus(name="Bravo team")
+    notes = tmp_path / "answer.txt"
+    notes.write_text(f"The vault combination of the Bravo team is {SECRET}. Only Bravo may know it.")
+    for path, corpus in ((make_pdf(tmp_path / "a.pdf", pages=TOPIC_PAGES), corpus_a), (notes, corpus_b)):
+        with open(path, "rb") as f:
+            ingest(services.accept_upload(file=f, name=path.name, corpus=corpus).document.pk)
+    client.force_login(user_a)
+    data = client.post("/ask/answer/", {"question": "What is the vault combination of the Bravo team?"}).json()
+    assert {source["document_id"] for source in data["sources"]} <= set(corpus_a.documents.values_list("pk", flat=True))
+    assert SECRET not in str(data)
+    # Named outright, B is refused as an unknown choice.
+    named = client.post("/ask/answer/", {"question": "What is the vault combination?", "corpora": [corpus_b.slug]})
+    assert named.status_code == 400
+
+
+def test_the_admin_shows_a_corpus_members_inline(admin_client, two_teams):
+    html = admin_client.get(f"/admin/ingestion/corpus/{two_teams['corpus_b'].pk}/change/").content.decode()
+    assert "memberships-TOTAL_FORMS" in html
+    assert "bob" in html
