@@ -60,6 +60,14 @@ def read_secret_key() -> str:
 
 SECRET_KEY = read_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# With DEBUG off the app is served over HTTPS (behind a proxy that sets X-Forwarded-Proto): cookies
+# travel only over HTTPS and HSTS tells browsers to stay there.
+HTTPS = env_bool("HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600 if HTTPS else 0)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -202,6 +210,8 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60)  # seconds to connect, and between tw
 LLM_MAX_INPUT_TOKENS = env_int("LLM_MAX_INPUT_TOKENS", 7680)
 # A citation is "verified" when the cited passage supports its sentence at least this much; see the README.
 CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.65)
+# Questions one user may ask in a minute (each holds a worker of the LLM server); 0: no limit.
+ASK_LIMIT_PER_MINUTE = env_int("ASK_LIMIT_PER_MINUTE", 20)
 
 # Celery
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
@@ -204,6 +205,16 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
     else:
         finish(answer, started, status=Answer.Status.COMPLETE)
     yield Event("done", payloads.answer_data(answer))
+
+
+def over_ask_limit(user) -> bool:
+    """Whether the user has asked ASK_LIMIT_PER_MINUTE questions in the last minute. Counted from the
+    stored answers, so the limit holds across web processes without a shared cache."""
+    limit = settings.ASK_LIMIT_PER_MINUTE
+    if not limit:
+        return False
+    since = timezone.now() - timedelta(minutes=1)
+    return Answer.objects.filter(asked_by=user, created_at__gte=since).count() >= limit
 
 
 def rate_answer(answer: Answer, rating: int | None) -> None:

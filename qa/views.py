@@ -1,6 +1,7 @@
 import json
 import re
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -42,6 +43,13 @@ def form_errors(form: AskForm) -> JsonResponse:
     return JsonResponse({"error": "The question could not be asked.", "fields": errors}, status=400)
 
 
+def too_many_questions() -> JsonResponse:
+    message = (
+        f"You have asked {settings.ASK_LIMIT_PER_MINUTE} questions in the last minute. Wait a moment and ask again."
+    )
+    return JsonResponse({"error": message}, status=429)
+
+
 def base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
@@ -59,6 +67,8 @@ def ask_json(request: HttpRequest) -> HttpResponse:
     form = read_form(request)
     if not form.is_valid():
         return form_errors(form)
+    if services.over_ask_limit(request.user):
+        return too_many_questions()
     answer = services.ask(
         form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
     )
@@ -72,6 +82,8 @@ def ask_stream(request: HttpRequest) -> HttpResponse:
     form = read_form(request)
     if not form.is_valid():
         return form_errors(form)
+    if services.over_ask_limit(request.user):
+        return too_many_questions()
     events = services.answer_question(
         form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
     )

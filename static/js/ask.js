@@ -227,7 +227,7 @@
         let detail = "";
         try {
           const data = await response.json();
-          detail = Object.values(data.fields || {}).flat().join(" ");
+          detail = Object.values(data.fields || {}).flat().join(" ") || data.error || "";
         } catch (error) { /* not JSON */ }
         throw new Error(detail || "The question could not be asked. Check it and try again.");
       }

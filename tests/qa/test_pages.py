@@ -102,3 +102,27 @@ def test_markers_are_cut_out_of_the_answer_with_their_sources():
     assert [part["source"] for part in pieces[1]["marker"]] == ["one", None, "three"]
     assert [part["text"] for part in pieces[3]["marker"]] == ["2", "-", "3"]
     assert pieces[-1] == {"text": "."}
+
+
+def test_asking_more_than_the_limit_in_a_minute_is_refused_with_a_plain_message(staff_client, field_notes, settings):
+    settings.ASK_LIMIT_PER_MINUTE = 2
+    ask(staff_client, field_notes)
+    ask(staff_client, field_notes)
+    for endpoint in ("qa:ask_json", "qa:ask_stream"):
+        response = staff_client.post(reverse(endpoint), {"question": "And once more?", "corpora": [field_notes.slug]})
+        assert response.status_code == 429
+        assert "2 questions in the last minute" in response.json()["error"]
+    assert Answer.objects.count() == 2
+
+
+def test_the_limit_counts_only_the_last_minute_and_each_user_alone(staff_client, field_notes, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.ASK_LIMIT_PER_MINUTE = 1
+    first = ask(staff_client, field_notes)["answer_id"]
+    Answer.objects.filter(pk=first).update(created_at=timezone.now() - timedelta(seconds=61))
+    assert "answer_id" in ask(staff_client, field_notes)
+    Answer.objects.update(asked_by=None)  # someone else's questions do not count
+    assert "answer_id" in ask(staff_client, field_notes)
