@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 import pytest
@@ -12,7 +13,7 @@ from django.urls import reverse
 
 from config.celery import app as celery_app
 from ingestion import indexing, services
-from ingestion.models import Document
+from ingestion.models import Chunk, Document
 
 from ..conftest import ROOT, start_worker, stop_worker, wait_until_settled
 from ..documents import long_pages, make_encrypted_pdf, make_pdf
@@ -123,4 +124,28 @@ def test_a_pool_process_killed_mid_document_is_replaced_and_the_document_finishe
     assert document.attempts == 2
     assert document.chunks.count() == document.chunks_total
     assert indexing.store_for(corpus.pk).meta()["count"] == document.chunks_total
+    assert celery_worker.is_alive()
+
+
+def test_a_document_deleted_while_it_is_being_embedded_is_gone_and_the_worker_carries_on(celery_worker, tmp_path):
+    corpus = services.create_corpus(name="Deleted midway")
+    with open(make_pdf(tmp_path / "long.pdf", pages=long_pages(120)), "rb") as f:
+        document = services.accept_upload(file=f, name="long.pdf", corpus=corpus).document
+    deadline = time.monotonic() + 120
+    while Document.objects.get(pk=document.pk).status != Document.Status.EMBEDDING:
+        assert time.monotonic() < deadline, "the document never started embedding"
+        time.sleep(0.1)
+    stored = document.file.path
+    services.delete_document(Document.objects.get(pk=document.pk))
+
+    # The worker notices, stops, and takes the next document.
+    with open(make_pdf(tmp_path / "next.pdf", pages=["The next document after a deleted one."]), "rb") as f:
+        following = services.accept_upload(file=f, name="next.pdf", corpus=corpus).document
+    (following,) = wait_until_settled([following.pk], timeout=180)
+    assert following.status == Document.Status.READY, following.error
+    assert not Document.objects.filter(pk=document.pk).exists()
+    assert not Chunk.objects.filter(document_id=document.pk).exists()
+    assert not Path(stored).exists()
+    # The index holds the following document's passages and nothing of the deleted one.
+    assert indexing.store_for(corpus.pk).meta()["count"] == following.chunks_total
     assert celery_worker.is_alive()
