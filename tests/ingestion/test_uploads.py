@@ -222,3 +222,16 @@ def test_too_many_files_for_django_gets_a_plain_page_not_a_bare_error(staff_clie
     assert response.status_code == 400
     assert "too many files at once" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def test_an_upload_declared_larger_than_the_limit_is_refused_before_its_body_is_read(staff_client, corpus, settings):
+    settings.UPLOAD_MAX_BYTES = 1024
+    settings.UPLOAD_MAX_FILES = 2
+    url = reverse("ingestion:upload", args=[corpus.slug])
+    response = staff_client.post(url, {"files": [SimpleUploadedFile("a.txt", b"small")]}, CONTENT_LENGTH="5000000")
+    assert response.status_code == 413
+    assert "nothing was uploaded" in response.content.decode()
+    as_json = staff_client.post(url, {}, CONTENT_LENGTH="5000000", HTTP_ACCEPT="application/json")
+    assert as_json.status_code == 413
+    assert "larger than" in as_json.json()["error"]
+    assert not Document.objects.exists()
