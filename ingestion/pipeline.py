@@ -276,12 +276,23 @@ def update(document: Document, *, new_chunks: list[Chunk] | None = None, **field
 
 def fail(document: Document, message: str) -> None:
     log.info("document %s failed: %s", document.pk, message)
-    updated = Document.objects.filter(pk=document.pk, claim_token=document.claim_token).update(
-        status=Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
-    if updated:
-        # Nothing half-done stays behind, in the database or the index.
-        discard_chunks(document)
+    mark_failed(Document.objects.filter(pk=document.pk, claim_token=document.claim_token), document, message)
+
+
+def mark_failed(owned, document: Document, message: str) -> bool:
+    """Marks the document failed, if `owned` (a filter on its claim) still finds it, and removes its
+    chunks in the same transaction: nobody sees it failed with half its passages still there."""
+    with transaction.atomic():
+        updated = owned.update(
+            status=Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
+        )
+        ids = list(Chunk.objects.filter(document_id=document.pk).values_list("pk", flat=True)) if updated else []
+        Chunk.objects.filter(pk__in=ids).delete()
+    if ids:
+        # Nothing half-done stays behind in the index either (a failed document's passages are normally
+        # never added to it).
+        indexing.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
+    return bool(updated)
 
 
 def discard_chunks(document: Document) -> None:

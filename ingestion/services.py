@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils.text import slugify
 
 from . import filetypes, indexing
 from .models import Corpus, Document, Membership
-from .pipeline import discard_chunks, stale_before, time_limit_message
+from .pipeline import mark_failed, stale_before, time_limit_message
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,32 @@ def delete_document(document: Document) -> None:
     indexing.remove_chunk_ids(corpus_id, ids, lock_timeout=INDEX_WAIT_FOR_DELETE)
 
 
+class MembershipError(Exception):
+    """A change of members that would leave a corpus in a bad state; the message is for the user."""
+
+
+def set_member(corpus: Corpus, member, role: str) -> Membership:
+    """Gives a user or a group a role in the corpus (changing it if they have one)."""
+    field = "group" if isinstance(member, Group) else "user"
+    current = corpus.memberships.filter(**{field: member}).first()
+    if current and current.role == Membership.Role.MANAGER and role != Membership.Role.MANAGER:
+        ensure_another_manager(current)
+    membership, _ = Membership.objects.update_or_create(corpus=corpus, **{field: member}, defaults={"role": role})
+    return membership
+
+
+def remove_member(membership: Membership) -> None:
+    if membership.role == Membership.Role.MANAGER:
+        ensure_another_manager(membership)
+    membership.delete()
+
+
+def ensure_another_manager(membership: Membership) -> None:
+    others = membership.corpus.memberships.filter(role=Membership.Role.MANAGER).exclude(pk=membership.pk)
+    if not others.exists():
+        raise MembershipError("A corpus keeps at least one manager: make someone else manager first.")
+
+
 def delete_corpus(corpus: Corpus) -> None:
     """Deletes a corpus with its documents, files and index."""
     corpus_id = corpus.pk
@@ -231,8 +258,8 @@ def recover_after_worker_loss(document_id: int, *, task_id: str, timed_out: bool
     )
     if timed_out:
         document = owned.first()
-        if document and owned.update(status=Status.FAILED, error=time_limit_message(), finished_at=timezone.now()):
-            discard_chunks(document)
+        if document:
+            mark_failed(owned, document, time_limit_message())
     elif owned.update(status=Status.QUEUED, queued_at=timezone.now()):
         # The attempt counter in the claim stops a document that kills its worker every time.
         enqueue(document_id)
