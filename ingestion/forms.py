@@ -1,8 +1,10 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.template.defaultfilters import filesizeformat
 
-from .models import Corpus
+from .models import Corpus, Membership
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -45,3 +47,24 @@ class CorpusForm(forms.ModelForm):
         model = Corpus
         fields = ["name", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class MemberForm(forms.Form):
+    """A user (by username) or a group (by name) to give a role in a corpus."""
+
+    name = forms.CharField(max_length=150, label="Username or group name")
+    kind = forms.ChoiceField(choices=[("user", "User"), ("group", "Group")], initial="user")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.READER)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        name, kind = cleaned.get("name"), cleaned.get("kind")
+        if not name or not kind:
+            return cleaned
+        if kind == "user":
+            cleaned["member"] = get_user_model().objects.filter(username=name, is_active=True).first()
+        else:
+            cleaned["member"] = Group.objects.filter(name=name).first()
+        if cleaned["member"] is None:
+            raise forms.ValidationError(f"There is no {'user' if kind == 'user' else 'group'} named “{name}”.")
+        return cleaned

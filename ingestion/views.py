@@ -6,13 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from . import access, filetypes, services
-from .forms import CorpusForm, UploadForm
-from .models import Corpus, Document
+from . import access, filetypes, services, tasks
+from .forms import CorpusForm, MemberForm, UploadForm
+from .models import Corpus, Document, Membership
 
 CHUNKS_SHOWN = 200
 
@@ -57,8 +57,79 @@ def render_corpus(request: HttpRequest, corpus: Corpus, form: UploadForm, status
         "form": form,
         "max_upload": settings.UPLOAD_MAX_BYTES,
         "can_upload": access.RANK.get(role, 0) >= access.RANK[access.Role.CONTRIBUTOR],
+        "can_manage": role == access.Role.MANAGER,
     }
     return render(request, "ingestion/corpus.html", context, status=status)
+
+
+def managed_corpus(request: HttpRequest, slug: str) -> Corpus:
+    corpus = access.readable_corpus(request.user, slug)
+    if not access.can_manage(request.user, corpus):
+        raise PermissionDenied("Only the corpus' managers may change its members and settings.")
+    return corpus
+
+
+@login_required
+def members(request: HttpRequest, slug: str) -> HttpResponse:
+    return render_members(request, managed_corpus(request, slug), MemberForm())
+
+
+def render_members(request: HttpRequest, corpus: Corpus, form: MemberForm, status: int = 200) -> HttpResponse:
+    memberships = corpus.memberships.select_related("user", "group").order_by("role", "user__username", "group__name")
+    context = {"corpus": corpus, "memberships": memberships, "form": form, "roles": Membership.Role.choices}
+    return render(request, "ingestion/members.html", context, status=status)
+
+
+@require_POST
+@login_required
+def set_member(request: HttpRequest, slug: str) -> HttpResponse:
+    corpus = managed_corpus(request, slug)
+    form = MemberForm(request.POST)
+    if not form.is_valid():
+        return render_members(request, corpus, form, status=400)
+    try:
+        membership = services.set_member(corpus, form.cleaned_data["member"], form.cleaned_data["role"])
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user or membership.group} is now {membership.role} of this corpus.")
+    return redirect("ingestion:members", slug=corpus.slug)
+
+
+@require_POST
+@login_required
+def remove_member(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    corpus = managed_corpus(request, slug)
+    membership = get_object_or_404(corpus.memberships, pk=pk)
+    try:
+        services.remove_member(membership)
+    except services.MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user or membership.group} is no longer a member.")
+    return redirect("ingestion:members", slug=corpus.slug)
+
+
+@require_POST
+@login_required
+def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """Open to every user or not, and rebuilding the index (in a worker)."""
+    corpus = managed_corpus(request, slug)
+    if "is_open" in request.POST:
+        corpus.is_open = request.POST["is_open"] == "1"
+        corpus.save(update_fields=["is_open"])
+        messages.success(
+            request,
+            "Every user may now read this corpus." if corpus.is_open else "Only members may now read this corpus.",
+        )
+    if "reindex" in request.POST:
+        try:
+            tasks.rebuild_index.delay(corpus.pk)
+        except Exception:
+            messages.error(request, "The task queue did not answer; try again in a moment.")
+        else:
+            messages.success(request, "The index is being rebuilt by a worker; asking keeps working meanwhile.")
+    return redirect("ingestion:members", slug=corpus.slug)
 
 
 def uploadable_corpus(request: HttpRequest, slug: str) -> Corpus:

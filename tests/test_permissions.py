@@ -192,3 +192,43 @@ def test_the_admin_shows_a_corpus_members_inline(admin_client, two_teams):
     html = admin_client.get(f"/admin/ingestion/corpus/{two_teams['corpus_b'].pk}/change/").content.decode()
     assert "memberships-TOTAL_FORMS" in html
     assert "bob" in html
+
+
+def test_a_manager_adds_a_reader_by_name_and_the_reader_can_then_read(client, two_teams, django_user_model):
+    newcomer = django_user_model.objects.create_user(username="nina", password="pw")
+    corpus = two_teams["corpus_b"]
+    client.force_login(two_teams["b"])
+    response = client.post(f"/corpora/{corpus.slug}/members/set/", {"name": "nina", "kind": "user", "role": "reader"})
+    assert response.status_code == 302
+    assert Membership.objects.get(corpus=corpus, user=newcomer).role == Membership.Role.READER
+    client.force_login(newcomer)
+    assert client.get(corpus.get_absolute_url()).status_code == 200
+    assert client.get(f"/corpora/{corpus.slug}/members/").status_code == 403
+
+
+def test_a_name_that_is_nobodys_is_a_form_error(client, two_teams):
+    client.force_login(two_teams["b"])
+    data = {"name": "nobody", "kind": "user", "role": "reader"}
+    response = client.post(f"/corpora/{two_teams['corpus_b'].slug}/members/set/", data)
+    assert response.status_code == 400
+    assert "There is no user named “nobody”" in response.content.decode()
+
+
+def test_the_last_manager_can_neither_leave_nor_step_down(client, two_teams):
+    corpus = two_teams["corpus_b"]
+    own = Membership.objects.get(corpus=corpus, user=two_teams["b"])
+    client.force_login(two_teams["b"])
+    client.post(f"/corpora/{corpus.slug}/members/{own.pk}/remove/")
+    client.post(f"/corpora/{corpus.slug}/members/set/", {"name": "bob", "kind": "user", "role": "reader"})
+    own.refresh_from_db()
+    assert own.role == Membership.Role.MANAGER
+    page = client.get(f"/corpora/{corpus.slug}/members/", follow=True).content.decode()
+    assert "at least one manager" in page
+
+
+def test_a_manager_can_open_the_corpus_to_every_user(client, two_teams):
+    corpus = two_teams["corpus_b"]
+    client.force_login(two_teams["b"])
+    client.post(f"/corpora/{corpus.slug}/settings/", {"is_open": "1"})
+    client.force_login(two_teams["a"])
+    assert client.get(corpus.get_absolute_url()).status_code == 200
