@@ -43,11 +43,15 @@ def form_errors(form: AskForm) -> JsonResponse:
     return JsonResponse({"error": "The question could not be asked.", "fields": errors}, status=400)
 
 
-def too_many_questions() -> JsonResponse:
-    message = (
-        f"You have asked {settings.ASK_LIMIT_PER_MINUTE} questions in the last minute. Wait a moment and ask again."
-    )
-    return JsonResponse({"error": message}, status=429)
+def refusal(request: HttpRequest, form: AskForm) -> JsonResponse | None:
+    """Why a question is not answered (an invalid form, or too many questions), or None."""
+    if not form.is_valid():
+        return form_errors(form)
+    if services.over_ask_limit(request.user):
+        limit = settings.ASK_LIMIT_PER_MINUTE
+        message = f"You have asked {limit} questions in the last minute. Wait a moment and ask again."
+        return JsonResponse({"error": message}, status=429)
+    return None
 
 
 def base_url(request: HttpRequest) -> str:
@@ -65,10 +69,8 @@ def ask_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def ask_json(request: HttpRequest) -> HttpResponse:
     form = read_form(request)
-    if not form.is_valid():
-        return form_errors(form)
-    if services.over_ask_limit(request.user):
-        return too_many_questions()
+    if refused := refusal(request, form):
+        return refused
     answer = services.ask(
         form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
     )
@@ -80,10 +82,8 @@ def ask_json(request: HttpRequest) -> HttpResponse:
 def ask_stream(request: HttpRequest) -> HttpResponse:
     """The answer as server-sent events: sources, then tokens as they come, then done with the citations."""
     form = read_form(request)
-    if not form.is_valid():
-        return form_errors(form)
-    if services.over_ask_limit(request.user):
-        return too_many_questions()
+    if refused := refusal(request, form):
+        return refused
     events = services.answer_question(
         form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
     )
