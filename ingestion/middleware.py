@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve, reverse
 
+# The page's upload and the API's (whose POST shares its path, and so its resolved name, with the listing).
+UPLOAD_VIEWS = {"ingestion:upload", "api:upload", "api:documents"}
 # Room for the multipart boundaries, headers and the CSRF token around the files.
 MULTIPART_OVERHEAD = 1024 * 1024
 
@@ -25,7 +27,7 @@ class UploadSizeLimit:
     @staticmethod
     def is_upload(request: HttpRequest) -> bool:
         try:
-            return resolve(request.path_info).view_name == "ingestion:upload"
+            return resolve(request.path_info).view_name in UPLOAD_VIEWS
         except Resolver404:
             return False
 
@@ -45,6 +47,8 @@ class UploadSizeLimit:
             f"This upload is larger than {filesizeformat(self.limit())} in all "
             f"({filesizeformat(settings.UPLOAD_MAX_BYTES)} a file); nothing was uploaded."
         )
+        if resolve(request.path_info).view_name.startswith("api:"):
+            return JsonResponse({"detail": message}, status=413)
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"results": [], "error": message}, status=413)
         back = reverse("ingestion:corpus", kwargs=resolve(request.path_info).kwargs)

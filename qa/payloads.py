@@ -1,6 +1,16 @@
 """Stored answers as plain data, for the JSON endpoint, the stream's events and `ask --json`."""
 
+from ingestion import access
+
 from .models import Answer, Citation, Source
+
+
+def hidden_sources(user, answer: Answer) -> frozenset[int]:
+    """The numbers of the answer's sources whose documents the user can no longer read (or that are gone)."""
+    sources = list(answer.sources.only("number", "document_id"))
+    ids = [s.document_id for s in sources if s.document_id]
+    readable = set(access.readable_documents(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return frozenset(s.number for s in sources if s.document_id not in readable)
 
 
 def source_data(source: Source) -> dict:

@@ -1,20 +1,19 @@
 import json
 import re
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ingestion import access
 from ingestion.models import Corpus
 
 from . import payloads, services
-from .forms import AskForm, RatingForm
+from .forms import AskForm, RatingForm, ask_form
 from .models import Answer
+from .streaming import event_stream
 
 HISTORY_PAGE_SIZE = 25
 # [1], [1, 3], [1-2]: the markers the model was asked to write (as static/js/ask.js reads them).
@@ -29,28 +28,16 @@ def read_form(request: HttpRequest) -> AskForm:
         except (json.JSONDecodeError, UnicodeDecodeError):
             payload = None
         if not isinstance(payload, dict):
-            return AskForm(data={"question": ""}, user=request.user)
-        data = QueryDict(mutable=True)
-        data["question"] = str(payload.get("question", ""))
+            return ask_form("", [], user=request.user)
         corpora = payload.get("corpora") or []
-        data.setlist("corpora", [str(c) for c in (corpora if isinstance(corpora, list) else [corpora])])
-        return AskForm(data=data, user=request.user)
+        corpora = [str(c) for c in (corpora if isinstance(corpora, list) else [corpora])]
+        return ask_form(str(payload.get("question", "")), corpora, user=request.user)
     return AskForm(data=request.POST, user=request.user)
 
 
-def form_errors(form: AskForm) -> JsonResponse:
-    errors = {name: [str(e) for e in messages] for name, messages in form.errors.items()}
-    return JsonResponse({"error": "The question could not be asked.", "fields": errors}, status=400)
-
-
 def refusal(request: HttpRequest, form: AskForm) -> JsonResponse | None:
-    """Why a question is not answered (an invalid form, or too many questions), or None."""
-    if not form.is_valid():
-        return form_errors(form)
-    if services.over_ask_limit(request.user):
-        limit = settings.ASK_LIMIT_PER_MINUTE
-        message = f"You have asked {limit} questions in the last minute. Wait a moment and ask again."
-        return JsonResponse({"error": message}, status=429)
+    if refused := form.refusal(request.user):
+        return JsonResponse({"error": refused.message, "fields": refused.fields}, status=refused.status)
     return None
 
 
@@ -87,12 +74,7 @@ def ask_stream(request: HttpRequest) -> HttpResponse:
     events = services.answer_question(
         form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
     )
-    response = StreamingHttpResponse(
-        (f"event: {e.kind}\ndata: {json.dumps(e.data)}\n\n" for e in events), content_type="text/event-stream"
-    )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the stream back
-    return response
+    return event_stream(events)
 
 
 def own_answer(request: HttpRequest, pk: int) -> Answer:
@@ -106,7 +88,7 @@ def own_answer(request: HttpRequest, pk: int) -> Answer:
 @login_required
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     answer = own_answer(request, pk)
-    hidden = unreadable_sources(request, answer)
+    hidden = payloads.hidden_sources(request.user, answer)
     if request.GET.get("format") == "json":
         return JsonResponse(payloads.answer_data(answer, hidden))
     citations = [c for c in answer.citations.select_related("source") if c.source.number not in hidden]
@@ -131,14 +113,6 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "hidden_count": len(hidden),
     }
     return render(request, "qa/answer.html", context)
-
-
-def unreadable_sources(request: HttpRequest, answer: Answer) -> frozenset[int]:
-    """The numbers of the answer's sources whose documents the user can no longer read (or that are gone)."""
-    sources = list(answer.sources.only("number", "document_id"))
-    ids = [s.document_id for s in sources if s.document_id]
-    readable = set(access.readable_documents(request.user).filter(pk__in=ids).values_list("pk", flat=True))
-    return frozenset(s.number for s in sources if s.document_id not in readable)
 
 
 @require_POST

@@ -1,13 +1,17 @@
 """Nobody reads what they may not: every route of the app, tried by a manager of another corpus.
 
-The routes are collected from the URL conf, so a new one is covered without touching this file."""
+The routes are collected from the URL conf, so a new one is covered without touching this file. The
+API's routes are tried with user A's API token instead of a session."""
 
+import json
 import re
 from io import BytesIO
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from api import tokens
+from api.models import ApiToken
 from ingestion import services
 from ingestion.models import Chunk, Corpus, Document, Membership
 from qa.models import Answer, Source
@@ -55,18 +59,23 @@ def two_teams(django_user_model, tmp_path):
     answer.corpora.set([corpus_b])
     Source.objects.create(answer=answer, number=1, chunk=chunk, document=document, title=document.original_name,
                           url=document.get_absolute_url(), text=text, score=0.9)  # fmt: skip
+    token_b, _ = tokens.create_token(user_b, "Bravo's script")
+    _, key_a = tokens.create_token(user_a, "Alpha's script")
     return {"a": user_a, "b": user_b, "corpus_a": corpus_a, "corpus_b": corpus_b, "document": document,
-            "answer": answer}  # fmt: skip
+            "answer": answer, "token_b": token_b, "key_a": key_a}  # fmt: skip
 
 
 def url_for(route: str, name: str, team: dict) -> str:
-    """The route filled in with corpus B's objects: its slug, its document's id or its answer's id."""
+    """The route filled in with corpus B's objects: its slug, or the id of its document, of B's answer
+    or of B's API token."""
 
     def value(match: re.Match) -> str:
         if match.group(2) == "slug":
             return team["corpus_b"].slug
-        if name in ("answer", "rate"):
+        if name in ("answer", "rate", "rate_answer"):
             return str(team["answer"].pk)
+        if "token" in name:
+            return str(team["token_b"].pk)
         return str(team["document"].pk)
 
     return "/" + PARAMETER.sub(value, route)
@@ -77,20 +86,40 @@ def body_of(response) -> str:
     return content.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("name", "route"), ROUTES, ids=[name for name, _ in ROUTES])
-@pytest.mark.parametrize("method", ["get", "post"])
+def request_as_a(client, method: str, route: str, name: str, team: dict):
+    """The request user A would make: with the session on pages, with A's token on the API."""
+    url = url_for(route, name, team)
+    question = {"question": f"What is {SECRET}?", "corpora": [team["corpus_b"].slug]}
+    if not route.startswith("api/"):
+        client.force_login(team["a"])
+        return getattr(client, method)(url, question | {"rating": "down"} if method == "post" else None)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {team['key_a']}"}
+    if method != "post":
+        return getattr(client, method)(url, **auth)
+    if name == "upload":
+        file = BytesIO(f"Planted by A: {SECRET}".encode())
+        file.name = "planted.txt"
+        return client.post(url, {"files": [file]}, **auth)
+    body = question | {"rating": "down"}
+    return client.post(url, json.dumps(body), content_type="application/json", **auth)
+
+
+@pytest.mark.parametrize(("name", "route"), ROUTES, ids=[f"{name}:{route}" for name, route in ROUTES])
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
 def test_no_route_shows_or_changes_another_teams_corpus(client, two_teams, name, route, method):
-    client.force_login(two_teams["a"])
-    data = {"question": f"What is {SECRET}?", "corpora": [two_teams["corpus_b"].slug], "rating": "down"}
-    response = getattr(client, method)(url_for(route, name, two_teams), data if method == "post" else None)
-    if response.status_code not in (302, 400, 403, 404, 405):
+    response = request_as_a(client, method, route, name, two_teams)
+    if response.status_code not in (302, 400, 401, 403, 404, 405, 422):
         assert SECRET not in body_of(response), f"{method.upper()} {route} showed corpus B to user A"
+    # Not even an error may quote B's document (A's request itself names B's corpus, so a 4xx may echo that).
+    assert "launch code" not in body_of(response)
     # Nothing of B's changed.
     document = Document.objects.get(pk=two_teams["document"].pk)
     assert document.status == Document.Status.READY
+    assert two_teams["corpus_b"].documents.count() == 1
     assert Answer.objects.get(pk=two_teams["answer"].pk).rating is None
     assert Membership.objects.filter(corpus=two_teams["corpus_b"]).count() == 1
     assert Corpus.objects.filter(pk=two_teams["corpus_b"].pk).exists()
+    assert ApiToken.objects.filter(pk=two_teams["token_b"].pk).exists()
 
 
 def test_a_user_of_another_team_sees_neither_the_corpus_nor_its_documents_in_lists(client, two_teams):

@@ -1,0 +1,119 @@
+"""Asking over the API, and one's own answers. The same form, limit and services as the ask page."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Status
+from ninja.pagination import paginate
+
+from qa import payloads, services
+from qa.forms import RatingForm, ask_form
+from qa.models import Answer
+from qa.streaming import event_stream
+
+from .pagination import LazyRows, Pages
+from .schemas import AnswerOut, AnswerSummary, AskIn, Error, FieldErrors, RatingIn, RatingOut, responses
+
+router = Router(tags=["answers"])
+
+REFUSED = {400: FieldErrors, 429: FieldErrors}
+# One event of the stream (OpenAPI before 3.2 describes a text/event-stream by its events).
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["sources", "token", "done"]},
+        "data": {"type": "string", "description": "JSON: the passages, a piece of text, or the whole answer."},
+    },
+    "required": ["event", "data"],
+}
+
+
+@router.post(
+    "/ask", response=responses({200: AnswerOut} | REFUSED), url_name="ask",
+    summary="Ask a question and get the whole answer with its sources and citations",
+)  # fmt: skip
+def ask(request: HttpRequest, body: AskIn) -> Status:
+    form = ask_form(body.question, body.corpora, user=request.user)
+    if refused := form.refusal(request.user):
+        return Status(refused.status, {"detail": refused.message, "fields": refused.fields})
+    base_url = request.build_absolute_uri("/")
+    answer = services.ask(form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url)
+    return Status(200, payloads.answer_data(answer))
+
+
+@router.post(
+    "/ask/stream", response=responses(REFUSED), url_name="ask_stream",
+    summary="Ask, and read the answer as server-sent events",
+    description=(
+        "Events: `sources` (the passages, numbered), `token` (each piece of text as it is written), then "
+        "`done` (the whole answer, as `POST /ask` returns it)."
+    ),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "A text/event-stream of `sources`, `token` and `done` events.",
+                "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            }
+        }
+    },
+)  # fmt: skip
+def ask_stream(request: HttpRequest, body: AskIn):
+    form = ask_form(body.question, body.corpora, user=request.user)
+    if refused := form.refusal(request.user):
+        return Status(refused.status, {"detail": refused.message, "fields": refused.fields})
+    base_url = request.build_absolute_uri("/")
+    events = services.answer_question(
+        form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url
+    )
+    return event_stream(events)
+
+
+def own_answer(request: HttpRequest, pk: int) -> Answer:
+    """An answer the user asked (staff see all); others get a 404, as if it did not exist."""
+    answer = get_object_or_404(Answer, pk=pk)
+    if answer.asked_by_id != request.user.pk and not request.user.is_staff:
+        raise Http404("No such answer.")
+    return answer
+
+
+@router.get(
+    "/answers",
+    response=responses({200: list[AnswerSummary]}),
+    url_name="answers",
+    summary="Your questions, newest first",
+)
+@paginate(Pages)
+def list_answers(request: HttpRequest) -> LazyRows:
+    answers = Answer.objects.filter(asked_by=request.user).prefetch_related("corpora")
+    return LazyRows(answers, lambda answer: summary_data(request, answer))
+
+
+def summary_data(request: HttpRequest, answer: Answer) -> dict:
+    return {
+        "answer_id": answer.pk,
+        "question": answer.question,
+        "answer": answer.text,
+        "status": answer.status,
+        "rating": answer.rating,
+        "created_at": answer.created_at,
+        "corpora": [corpus.slug for corpus in answer.corpora.all()],
+        "url": request.build_absolute_uri(answer.get_absolute_url()),
+    }
+
+
+@router.get("/answers/{pk}", response=responses({200: AnswerOut, 404: Error}), url_name="answer", summary="One answer")
+def get_answer(request: HttpRequest, pk: int) -> dict:
+    answer = own_answer(request, pk)
+    return payloads.answer_data(answer, payloads.hidden_sources(request.user, answer))
+
+
+@router.post(
+    "/answers/{pk}/rating", response=responses({200: RatingOut, 403: Error, 404: Error}), url_name="rate_answer",
+    summary="Thumbs up or down on your own answer (`none` takes it back)",
+)  # fmt: skip
+def rate_answer(request: HttpRequest, pk: int, body: RatingIn) -> dict:
+    answer = own_answer(request, pk)
+    if answer.asked_by_id != request.user.pk:
+        raise PermissionDenied("Only the person who asked may rate an answer.")
+    services.rate_answer(answer, RatingForm.RATINGS[body.rating])
+    return {"answer_id": answer.pk, "rating": answer.rating}

@@ -1,0 +1,64 @@
+"""The REST API at /api/v1/: token (or session) authentication, error shapes, and its routers.
+
+The OpenAPI schema is served at /api/v1/openapi.json and browsable at /api/v1/docs."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from . import answers, documents, tokens
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer <key>`, with a key made on the account's API tokens page."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user = tokens.user_for_key(token)
+        if user is not None:
+            # Everything after this (the access rules, the services) reads the user from the request.
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="DocQA API",
+    version="1",
+    description=(
+        "Upload documents into corpora, follow their processing, and ask questions answered from them "
+        "with cited sources. Authenticate with `Authorization: Bearer <key>`; make a key on the "
+        "account page (/account/tokens/). You see exactly what you see in the browser: the corpora you "
+        "may read, and your own answers."
+    ),
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api",
+)
+api.add_router("/", documents.router)
+api.add_router("/", answers.router)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "You may not do this."}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = "Send a valid API token as `Authorization: Bearer <token>` (make one at /account/tokens/), or log in."
+    return api.create_response(request, {"detail": message}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = "; ".join(f"{field_name(e['loc'])}: {e['msg']}" for e in exc.errors)
+    detail = f"The request does not fit the API's schema ({problems})."
+    return api.create_response(request, {"detail": detail, "errors": exc.errors}, status=422)
+
+
+def field_name(location: list) -> str:
+    """ "question" for ["body", "body", "question"]: where the input went, less the parameter's own wrapping."""
+    parts = [str(part) for part in location]
+    while len(parts) > 1 and parts[0] in ("body", "query", "path", "file", "form"):
+        parts.pop(0)
+    return ".".join(parts)

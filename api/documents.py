@@ -1,0 +1,178 @@
+"""Corpora and documents over the API: list, upload, follow, delete. Reading is decided by
+`Corpus.objects.readable_by`, through ingestion.access, exactly as for the pages."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import File, Query, Router, Schema, Status, UploadedFile
+from ninja.pagination import paginate
+
+from ingestion import access, services
+from ingestion.forms import UploadForm
+from ingestion.models import Corpus, Document
+
+from .pagination import LazyRows, Pages
+from .schemas import CorpusOut, DocumentOut, Error, PassageOut, UploadOut, responses
+
+router = Router(tags=["documents"])
+
+
+def corpus_data(request: HttpRequest, corpus: Corpus) -> dict:
+    return {
+        "slug": corpus.slug,
+        "name": corpus.name,
+        "description": corpus.description,
+        "is_open": corpus.is_open,
+        "role": access.role_in(request.user, corpus),
+        "documents": corpus.document_count,
+        "ready": corpus.ready_count,
+        "embedding_model": corpus.embedding_model,
+        "documents_url": request.build_absolute_uri(reverse("api:documents", args=[corpus.slug])),
+    }
+
+
+def document_data(request: HttpRequest, document: Document, role: str | None = None) -> dict:
+    return {
+        "id": document.pk,
+        "corpus": document.corpus.slug,
+        "title": document.display_title,
+        "original_name": document.original_name,
+        "file_type": document.file_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "status": document.status,
+        "progress": {
+            "percent": document.progress_percent,
+            "pages_done": document.pages_done,
+            "pages_total": document.pages_total,
+            "chunks_done": document.chunks_done,
+            "chunks_total": document.chunks_total,
+            "seconds_left": document.seconds_left,
+        },
+        "error": document.error,
+        "warning": document.warning,
+        "can_delete": access.can_change(request.user, document, role),
+        "created_at": document.created_at,
+        "finished_at": document.finished_at,
+        "status_url": request.build_absolute_uri(reverse("api:document", args=[document.pk])),
+        "file_url": request.build_absolute_uri(reverse("ingestion:document_file", args=[document.pk])),
+        "page_url": request.build_absolute_uri(document.get_absolute_url()),
+    }
+
+
+def counted(request: HttpRequest):
+    return Corpus.objects.readable_by(request.user).annotate(
+        document_count=Count("documents"),
+        ready_count=Count("documents", filter=Q(documents__status=Document.Status.READY)),
+    )
+
+
+@router.get(
+    "/corpora", response=responses({200: list[CorpusOut]}), url_name="corpora", summary="The corpora you may read"
+)
+def list_corpora(request: HttpRequest) -> list[dict]:
+    return [corpus_data(request, corpus) for corpus in counted(request)]
+
+
+@router.get(
+    "/corpora/{slug}", response=responses({200: CorpusOut, 404: Error}), url_name="corpus", summary="One corpus"
+)
+def get_corpus(request: HttpRequest, slug: str) -> dict:
+    corpus = access.readable_corpus(request.user, slug)
+    return corpus_data(request, counted(request).get(pk=corpus.pk))
+
+
+class DocumentFilter(Schema):
+    status: Document.Status | None = None
+
+
+@router.get(
+    "/corpora/{slug}/documents", response=responses({200: list[DocumentOut], 404: Error}), url_name="documents",
+    summary="The documents of a corpus, newest first",
+)  # fmt: skip
+@paginate(Pages)
+def list_documents(request: HttpRequest, slug: str, filters: Query[DocumentFilter]) -> LazyRows:
+    corpus = access.readable_corpus(request.user, slug)
+    documents = corpus.documents.select_related("corpus")
+    if filters.status:
+        documents = documents.filter(status=filters.status)
+    role = access.role_in(request.user, corpus)
+    return LazyRows(documents, lambda document: document_data(request, document, role))
+
+
+@router.post(
+    "/corpora/{slug}/documents",
+    response=responses({200: UploadOut, 403: Error, 404: Error, 413: Error}),
+    url_name="upload",
+    summary="Upload documents (multipart, field `files`, one or more)",
+    description=(
+        "Each file is stored and queued, or, when the corpus already has a file with the same content, "
+        "the existing document is returned with outcome `duplicate`. Follow each document's `status_url`."
+    ),
+)
+def upload(request: HttpRequest, slug: str, files: File[list[UploadedFile]]) -> Status:
+    corpus = access.readable_corpus(request.user, slug)
+    if not access.can_upload(request.user, corpus):
+        raise PermissionDenied("Only the corpus' contributors and managers may upload.")
+    form = UploadForm(data={}, files=request.FILES)
+    if not form.is_valid():
+        return Status(400, {"detail": " ".join(str(e) for errors in form.errors.values() for e in errors)})
+    role = access.role_in(request.user, corpus)
+    results = []
+    for file in form.cleaned_data["files"]:
+        try:
+            stored = services.accept_upload(file=file, name=file.name, corpus=corpus, uploaded_by=request.user)
+        except services.UploadError as exc:
+            results.append({"name": file.name, "outcome": "error", "error": str(exc), "document": None})
+            continue
+        outcome = "duplicate" if stored.is_duplicate else "uploaded"
+        data = document_data(request, stored.document, role)
+        results.append({"name": file.name, "outcome": outcome, "document": data})
+    return Status(200, {"results": results})
+
+
+@router.get(
+    "/documents/{pk}", response=responses({200: DocumentOut, 404: Error}), url_name="document",
+    summary="A document's status and progress",
+)  # fmt: skip
+def get_document(request: HttpRequest, pk: int) -> dict:
+    return document_data(request, access.readable_document(request.user, pk))
+
+
+@router.get(
+    "/documents/{pk}/passages", response=responses({200: list[PassageOut], 404: Error}), url_name="passages",
+    summary="A document's passages, as extracted",
+)  # fmt: skip
+@paginate(Pages)
+def list_passages(request: HttpRequest, pk: int) -> list[dict]:
+    document = access.readable_document(request.user, pk)
+    return document.chunks.values("id", "ordinal", "page", "text")
+
+
+def changeable_document(request: HttpRequest, pk: int) -> Document:
+    document = access.readable_document(request.user, pk)
+    if not access.can_change(request.user, document):
+        raise PermissionDenied("Only the corpus' managers, or the contributor who uploaded it, may change it.")
+    return document
+
+
+@router.delete(
+    "/documents/{pk}", response=responses({204: None, 403: Error, 404: Error}), url_name="delete_document",
+    summary="Delete a document with its file, passages and index entries",
+)  # fmt: skip
+def delete_document(request: HttpRequest, pk: int) -> Status:
+    services.delete_document(changeable_document(request, pk))
+    return Status(204, None)
+
+
+@router.post(
+    "/documents/{pk}/retry", response=responses({200: DocumentOut, 403: Error, 404: Error, 409: Error}),
+    url_name="retry_document", summary="Queue a failed document again",
+)  # fmt: skip
+def retry_document(request: HttpRequest, pk: int) -> Status:
+    document = changeable_document(request, pk)
+    if not services.retry_document(document):
+        return Status(409, {"detail": "This document has not failed, so there is nothing to retry."})
+    document.refresh_from_db()
+    return Status(200, document_data(request, document))
