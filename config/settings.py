@@ -171,6 +171,8 @@ EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
 EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "torch")  # torch | onnx
 EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "")  # empty: cuda when available, else cpu
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
+# After a re-embedding, the old vector index stays this long for searches that started before the swap.
+REEMBED_KEEP_OLD_SECONDS = env_int("REEMBED_KEEP_OLD_SECONDS", 600)
 
 # Chunking, in the embedder's own tokens; capped at what the model reads.
 CHUNK_TOKENS = env_int("CHUNK_TOKENS", 200)

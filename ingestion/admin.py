@@ -1,9 +1,22 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
+from django.template.response import TemplateResponse
 
-from . import services, tasks
-from .models import Corpus, Document, Membership
+from . import reembedding, services, tasks
+from .models import Corpus, Document, Membership, Reembedding
+
+
+class ReembedForm(forms.Form):
+    model = forms.CharField(
+        max_length=300,
+        label="Embedding model",
+        help_text=(
+            "A sentence-transformers model name or a folder on the workers' disk. The workers load it; the "
+            "server has no internet, so a name must already be in the model cache."
+        ),
+    )
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,12 +28,12 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Corpus)
 class CorpusAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "document_count", "is_open", "embedding_model", "created_at"]
+    list_display = ["name", "slug", "document_count", "is_open", "embedding_model", "reembedding", "created_at"]
     list_filter = ["is_open"]
     inlines = [MembershipInline]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
-    actions = ["rebuild_index"]
+    actions = ["rebuild_index", "reembed"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(document_count=Count("documents"))
@@ -43,6 +56,42 @@ class CorpusAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{corpus}: the task queue did not answer; try again.", messages.ERROR)
                 continue
             self.message_user(request, f"{corpus}: the index is being rebuilt by a worker.")
+
+    @admin.display(description="Re-embedding")
+    def reembedding(self, corpus: Corpus) -> str:
+        latest = corpus.reembeddings.first()
+        if latest is None:
+            return "—"
+        if latest.is_active:
+            return f"to {latest.to_model}: {latest.status}, {latest.progress_percent}%"
+        return f"to {latest.to_model}: {latest.status}" + (f" ({latest.error})" if latest.error else "")
+
+    @admin.action(description="Re-embed with another embedding model…")
+    def reembed(self, request, queryset):
+        """Asks for the model, then starts one background re-embedding per corpus."""
+        form = ReembedForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Re-embed corpora",
+                "corpora": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/ingestion/reembed.html", context)
+        for corpus in queryset:
+            try:
+                reembedding.start_reembedding(corpus, form.cleaned_data["model"], requested_by=request.user)
+            except reembedding.ReembeddingError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{corpus}: re-embedding with {form.cleaned_data['model']} in the background; asking keeps using "
+                "the current vectors until the new ones are all done.",
+            )
+        return None
 
     def delete_model(self, request, corpus: Corpus) -> None:
         self.delete_queryset(request, Corpus.objects.filter(pk=corpus.pk))
@@ -89,3 +138,19 @@ class DocumentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for document in queryset:
             services.delete_document(document)
+
+
+@admin.register(Reembedding)
+class ReembeddingAdmin(admin.ModelAdmin):
+    """What each re-embedding did; they are started from the corpora's action."""
+
+    list_display = ["corpus", "from_model", "to_model", "status", "progress", "created_at", "finished_at"]
+    list_filter = ["status"]
+    readonly_fields = [field.name for field in Reembedding._meta.fields]
+
+    @admin.display(description="Progress")
+    def progress(self, reembedding: Reembedding) -> str:
+        return f"{reembedding.chunks_done} of {reembedding.chunks_total} passages ({reembedding.progress_percent}%)"
+
+    def has_add_permission(self, request) -> bool:
+        return False

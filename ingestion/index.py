@@ -168,11 +168,12 @@ class IndexStore:
         os.replace(tmp_meta, self.meta_path)
 
     def delete(self) -> None:
-        """Removes the index and its folder."""
+        """Removes the index, and its folder unless something else (another index) lives there too."""
         with self.lock():
             self.index_path.unlink(missing_ok=True)
             self.meta_path.unlink(missing_ok=True)
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if {path.name for path in self.directory.iterdir()} <= {LOCK_FILE}:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
         """The k best ids and inner-product scores for each query row."""

@@ -5,8 +5,11 @@ together under the folder's lock.
 """
 
 import logging
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -38,17 +41,46 @@ def encoder_for(model_name: str) -> embeddings.Encoder:
     )
 
 
-def store_for(corpus_id: int) -> IndexStore:
+def corpus_dir(corpus_id: int) -> Path:
+    return settings.INDEX_DIR / f"corpus-{corpus_id}"
+
+
+def store_for(corpus: Corpus | int, generation: int | None = None) -> IndexStore:
+    """The vector index the corpus searches now, or the given generation of it.
+
+    Generation 0 lives in the corpus' folder; each re-embedding writes the next one in a subfolder."""
+    corpus_id = corpus.pk if isinstance(corpus, Corpus) else corpus
+    if generation is None:
+        generation = corpus.vector_generation if isinstance(corpus, Corpus) else current_generation(corpus_id)
     return IndexStore(
-        settings.INDEX_DIR / f"corpus-{corpus_id}",
+        corpus_dir(corpus_id) / (f"vectors-{generation}" if generation else ""),
         lock_timeout=settings.INDEX_LOCK_TIMEOUT,
         ann_threshold=settings.INDEX_ANN_THRESHOLD,
         nprobe=settings.INDEX_IVF_NPROBE,
     )
 
 
+def current_generation(corpus_id: int) -> int:
+    return Corpus.objects.filter(pk=corpus_id).values_list("vector_generation", flat=True).first() or 0
+
+
+@contextmanager
+def locked_current_store(corpus_id: int, timeout: float | None = None) -> Iterator[tuple[Corpus, IndexStore]]:
+    """The corpus (as it is now) and its current vector index, with the index's lock held.
+
+    A re-embedding swaps generations while holding the old one's lock, so the generation is read
+    again once the lock is ours; if it moved meanwhile, the new one is locked instead."""
+    while True:
+        corpus = Corpus.objects.get(pk=corpus_id)
+        store = store_for(corpus)
+        with store.lock(timeout):
+            if current_generation(corpus_id) == corpus.vector_generation:
+                yield corpus, store
+                return
+
+
 def keywords_for(corpus_id: int) -> KeywordIndex:
-    return KeywordIndex(settings.INDEX_DIR / f"corpus-{corpus_id}" / "keywords")
+    return KeywordIndex(corpus_dir(corpus_id) / "keywords")
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -61,10 +93,11 @@ def vectors_from_rows(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.nda
     return ids, vectors
 
 
-def vector_batches(chunks: QuerySet[Chunk]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def vector_batches(chunks: QuerySet[Chunk], field: str = "vector") -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Reads (ids, vectors) from a Chunk queryset in primary-key order, a batch at a time."""
     rows: list[tuple[int, bytes]] = []
-    for row in chunks.exclude(vector=None).order_by("pk").values_list("pk", "vector").iterator(READ_BATCH):
+    chunks = chunks.exclude(**{f"{field}__isnull": True}).order_by("pk").values_list("pk", field)
+    for row in chunks.iterator(READ_BATCH):
         rows.append(row)
         if len(rows) == READ_BATCH:
             yield vectors_from_rows(rows)
@@ -81,14 +114,14 @@ def ready_chunks(corpus_id: int) -> QuerySet[Chunk]:
     return Chunk.objects.filter(document__corpus_id=corpus_id, document__status=Document.Status.READY)
 
 
-def add_document(document: Document) -> np.ndarray:
-    """Puts a document's vectors and words in its corpus indexes and returns their ids."""
+def add_document(document: Document, store: IndexStore) -> np.ndarray:
+    """Puts a document's vectors in the corpus' vector index `store` (its current one) and its words in the
+    keyword index; returns their ids."""
     batches = list(vector_batches(document.chunks.all()))
     if not batches:
         return np.zeros(0, dtype=np.int64)
     ids = np.concatenate([ids for ids, _ in batches])
     vectors = np.vstack([vectors for _, vectors in batches])
-    store = store_for(document.corpus_id)
     keywords = keywords_for(document.corpus_id)
     with store.lock():
         store.add(ids, vectors, model=document.embedding_model)
@@ -102,9 +135,8 @@ def add_document(document: Document) -> np.ndarray:
 
 def remove_chunk_ids(corpus_id: int, ids: list[int], *, lock_timeout: float) -> None:
     """Removes ids from a corpus' indexes if it can within lock_timeout; otherwise leaves them, harmlessly."""
-    store = store_for(corpus_id)
     try:
-        with store.lock(lock_timeout):
+        with locked_current_store(corpus_id, lock_timeout) as (_, store):
             store.remove(ids, lock_timeout=lock_timeout)
             keywords_for(corpus_id).remove(ids)
     except Exception:
@@ -113,14 +145,16 @@ def remove_chunk_ids(corpus_id: int, ids: list[int], *, lock_timeout: float) -> 
 
 
 def delete_corpus_index(corpus_id: int) -> None:
-    store_for(corpus_id).delete()
+    """Removes every index of the corpus: all vector generations and the keyword index."""
+    store = store_for(corpus_id, generation=0)
+    with store.lock():
+        shutil.rmtree(corpus_dir(corpus_id), ignore_errors=True)
 
 
 def rebuild_corpus_index(corpus: Corpus) -> int:
     """Rebuilds a corpus index from the vectors of its ready documents alone; returns the vector count."""
     chunks = ready_chunks(corpus.pk)
-    store = store_for(corpus.pk)
-    with store.lock():
+    with locked_current_store(corpus.pk) as (corpus, store):
         count = store.rebuild(vector_batches(chunks), model=corpus.embedding_model)
         keywords_for(corpus.pk).rebuild(keyword_entries(chunks))
     return count
@@ -129,7 +163,7 @@ def rebuild_corpus_index(corpus: Corpus) -> int:
 def search_corpus(corpus: Corpus, query: str, *, k: int = 8) -> list[SearchHit]:
     """The k chunks of a corpus closest in meaning to the query, best first."""
     query_vector = encoder_for(corpus.embedding_model).encode([query])
-    hits = store_for(corpus.pk).search(query_vector, k)[0]
+    hits = store_for(corpus).search(query_vector, k)[0]
     chunks = Chunk.objects.select_related("document").in_bulk([hit.id for hit in hits])
     # An id whose chunk is gone (deleted since the index was written) is skipped.
     return [SearchHit(chunk=chunks[hit.id], score=hit.score) for hit in hits if hit.id in chunks]

@@ -30,6 +30,8 @@ class Corpus(models.Model):
     description = models.TextField(blank=True)
     # Every vector in a corpus comes from one model, so that its index can be searched.
     embedding_model = models.CharField(max_length=300, default=default_embedding_model)
+    # Which of the corpus' vector indexes is searched; a re-embedding builds the next one beside it.
+    vector_generation = models.PositiveIntegerField(default=0)
     # Open: every logged-in user may read it (as a reader); members may have more.
     is_open = models.BooleanField(default=False, verbose_name="open to every user")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -192,6 +194,8 @@ class Chunk(models.Model):
     char_end = models.PositiveIntegerField()
     token_count = models.PositiveIntegerField()
     vector = models.BinaryField(null=True)  # float32 bytes; the FAISS index is built from these
+    # The vector from the model a re-embedding of the corpus is moving to, until it is swapped in.
+    next_vector = models.BinaryField(null=True)
 
     class Meta:
         ordering = ["document", "ordinal"]
@@ -199,3 +203,51 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class Reembedding(models.Model):
+    """Embedding every passage of a corpus again with another model, in the background; the new vectors
+    and index replace the old ones in one step when all are done, so asking goes on meanwhile."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="reembeddings")
+    from_model = models.CharField(max_length=300)
+    to_model = models.CharField(max_length=300)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    chunks_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corpus"], condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_reembedding_per_corpus",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.corpus}: {self.from_model} → {self.to_model} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return round(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0

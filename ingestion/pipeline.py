@@ -20,7 +20,7 @@ from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError
 from .index import IndexBusy, IndexStore
-from .models import Chunk, Document
+from .models import Chunk, Corpus, Document
 
 log = logging.getLogger(__name__)
 
@@ -147,16 +147,34 @@ def run_pipeline(document: Document) -> None:
     embed_chunks(document, encoder, deadline)
     update(document, embed_seconds=time.monotonic() - started)
 
+    add_to_index(document, encoder, deadline)
+
+
+def add_to_index(document: Document, encoder: Encoder, deadline: float) -> None:
+    """Adds the document to its corpus' current index and marks it ready, under the index's lock."""
     started = time.monotonic()
-    store = indexing.store_for(document.corpus_id)
-    # The lock spans the status change too, so a rebuild never misses a document that became ready.
-    with index_lock(store, document):
-        ids = indexing.add_document(document)
-        try:
-            update(document, status=Status.READY, finished_at=timezone.now(), index_seconds=time.monotonic() - started)
-        except DocumentGone:
-            indexing.remove_chunk_ids(document.corpus_id, ids.tolist(), lock_timeout=LOCK_POLL_SECONDS)
-            raise
+    while True:
+        corpus = Corpus.objects.filter(pk=document.corpus_id).first()
+        if corpus is None:
+            raise DocumentGone(document.pk)
+        if corpus.embedding_model != encoder.name:
+            # The corpus was re-embedded with another model while this document was embedded: again, with it.
+            encoder = indexing.encoder_for(corpus.embedding_model)
+            update(document, embedding_model=encoder.name, chunks_done=0)
+            embed_chunks(document, encoder, deadline)
+        store = indexing.store_for(corpus)
+        # The lock spans the status change too, so a rebuild never misses a document that became ready.
+        with index_lock(store, document):
+            if indexing.current_generation(corpus.pk) != corpus.vector_generation:
+                continue  # a re-embedding swapped in its index while we waited for the lock
+            ids = indexing.add_document(document, store)
+            try:
+                update(document, status=Status.READY, finished_at=timezone.now(),
+                       index_seconds=time.monotonic() - started)  # fmt: skip
+            except DocumentGone:
+                indexing.remove_chunk_ids(document.corpus_id, ids.tolist(), lock_timeout=LOCK_POLL_SECONDS)
+                raise
+            return
 
 
 @contextmanager

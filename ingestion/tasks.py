@@ -10,7 +10,7 @@ from celery.signals import task_failure, worker_process_init, worker_ready
 from django.conf import settings
 from django.db import connection
 
-from . import embeddings, indexing, pipeline, services
+from . import embeddings, indexing, pipeline, reembedding, services
 from .models import Corpus
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,16 @@ def rebuild_index(corpus_id: int) -> None:
     corpus = Corpus.objects.filter(pk=corpus_id).first()
     if corpus:
         indexing.rebuild_corpus_index(corpus)
+
+
+@shared_task(acks_late=True)
+def reembed(reembedding_id: int) -> None:
+    reembedding.run_reembedding(reembedding_id)
+
+
+@shared_task
+def drop_old_vectors(corpus_id: int) -> None:
+    reembedding.drop_old_vectors(corpus_id)
 
 
 @worker_process_init.connect

@@ -27,6 +27,15 @@ class Retrieval:
     seconds: float
 
 
+def vector_of(chunk: Chunk, model: str) -> np.ndarray | None:
+    """The chunk's vector from `model`: a re-embedding that swapped in another model's vectors since the
+    corpus was read keeps the old ones in next_vector for a while."""
+    blob = chunk.vector
+    if chunk.document.embedding_model not in ("", model) and chunk.next_vector is not None:
+        blob = chunk.next_vector
+    return None if blob is None else np.frombuffer(bytes(blob), dtype=np.float32)
+
+
 def retrieve(
     question: str,
     corpora: list[Corpus],
@@ -53,7 +62,7 @@ def retrieve(
         model = corpus.embedding_model
         if model not in query_vectors:
             query_vectors[model] = indexing.encoder_for(model).encode([question])[0]
-        dense_lists.append(indexing.store_for(corpus.pk).search(query_vectors[model][None, :], candidates)[0])
+        dense_lists.append(indexing.store_for(corpus).search(query_vectors[model][None, :], candidates)[0])
         if use_keywords:
             keyword_lists.append(indexing.keywords_for(corpus.pk).search(question, candidates))
     dense = retrieval.merge_by_score(dense_lists)[:candidates]
@@ -72,9 +81,10 @@ def retrieve(
     model_of = {corpus.pk: corpus.embedding_model for corpus in corpora}
     similarity = {}
     for chunk_id, chunk in chunks.items():
-        if chunk.vector is not None:
-            vector = np.frombuffer(bytes(chunk.vector), dtype=np.float32)
-            similarity[chunk_id] = float(vector @ query_vectors[model_of[chunk.document.corpus_id]])
+        vector = vector_of(chunk, model_of[chunk.document.corpus_id])
+        query_vector = query_vectors[model_of[chunk.document.corpus_id]]
+        if vector is not None and vector.shape == query_vector.shape:
+            similarity[chunk_id] = float(vector @ query_vector)
     # An id whose chunk is gone (deleted since the index was written) has no similarity and is skipped.
     chosen = retrieval.select(fused, similarity, k=k, min_score=min_score)
     passages = [

@@ -159,6 +159,25 @@ def wait_until_settled(document_ids: list[int], *, timeout: float = 180) -> list
     return list(Document.objects.filter(pk__in=document_ids).order_by("pk"))
 
 
+@pytest.fixture(scope="session")
+def second_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Another embedding model to re-embed with (a folder, as a model can be): MiniLM followed by a fixed
+    random projection to 256 dimensions, so its vectors differ from MiniLM's in size and value."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize
+
+    from ingestion.embeddings import BUNDLED_MODEL, model_location
+
+    base = SentenceTransformer(model_location(BUNDLED_MODEL), device="cpu")
+    torch.manual_seed(0)
+    projection = Dense(base.get_embedding_dimension(), 256, bias=False, activation_function=torch.nn.Identity())
+    model = SentenceTransformer(modules=[base[0], base[1], projection, Normalize()], device="cpu")
+    path = tmp_path_factory.mktemp("models") / "minilm-projected-256"
+    model.save(str(path))
+    return str(path)
+
+
 @pytest.fixture
 def corpus(db) -> Corpus:
     return services.create_corpus(name="Field notes")

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,84 +15,125 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Corpus',
+            name="Corpus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('embedding_model', models.CharField(default=ingestion.models.default_embedding_model, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("embedding_model", models.CharField(default=ingestion.models.default_embedding_model, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'corpora',
-                'ordering': ['name'],
+                "verbose_name_plural": "corpora",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('original_name', models.CharField(max_length=500)),
-                ('file', models.FileField(max_length=300, upload_to='')),
-                ('sha256', models.CharField(max_length=64)),
-                ('file_type', models.CharField(choices=[('pdf', 'PDF'), ('docx', 'Word'), ('html', 'HTML'), ('markdown', 'Markdown'), ('text', 'Text'), ('unsupported', 'Unsupported')], max_length=20)),
-                ('size', models.BigIntegerField()),
-                ('source_url', models.URLField(blank=True, max_length=1000)),
-                ('document_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('parsing', 'Parsing'), ('embedding', 'Embedding'), ('ready', 'Ready'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('pages_total', models.PositiveIntegerField(default=0)),
-                ('pages_done', models.PositiveIntegerField(default=0)),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('warning', models.TextField(blank=True)),
-                ('embedding_model', models.CharField(blank=True, max_length=300)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('claim_token', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('parse_seconds', models.FloatField(blank=True, null=True)),
-                ('embed_seconds', models.FloatField(blank=True, null=True)),
-                ('index_seconds', models.FloatField(blank=True, null=True)),
-                ('corpus', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='ingestion.corpus')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("original_name", models.CharField(max_length=500)),
+                ("file", models.FileField(max_length=300, upload_to="")),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "file_type",
+                    models.CharField(
+                        choices=[
+                            ("pdf", "PDF"),
+                            ("docx", "Word"),
+                            ("html", "HTML"),
+                            ("markdown", "Markdown"),
+                            ("text", "Text"),
+                            ("unsupported", "Unsupported"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("size", models.BigIntegerField()),
+                ("source_url", models.URLField(blank=True, max_length=1000)),
+                ("document_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("parsing", "Parsing"),
+                            ("embedding", "Embedding"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("pages_total", models.PositiveIntegerField(default=0)),
+                ("pages_done", models.PositiveIntegerField(default=0)),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("warning", models.TextField(blank=True)),
+                ("embedding_model", models.CharField(blank=True, max_length=300)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("claim_token", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("parse_seconds", models.FloatField(blank=True, null=True)),
+                ("embed_seconds", models.FloatField(blank=True, null=True)),
+                ("index_seconds", models.FloatField(blank=True, null=True)),
+                (
+                    "corpus",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="documents", to="ingestion.corpus"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ordinal', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('page', models.PositiveIntegerField(blank=True, null=True)),
-                ('char_start', models.PositiveIntegerField()),
-                ('char_end', models.PositiveIntegerField()),
-                ('token_count', models.PositiveIntegerField()),
-                ('vector', models.BinaryField(null=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='ingestion.document')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ordinal", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("page", models.PositiveIntegerField(blank=True, null=True)),
+                ("char_start", models.PositiveIntegerField()),
+                ("char_end", models.PositiveIntegerField()),
+                ("token_count", models.PositiveIntegerField()),
+                ("vector", models.BinaryField(null=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="ingestion.document"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document', 'ordinal'],
+                "ordering": ["document", "ordinal"],
             },
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='ingestion_d_status_c8b936_idx'),
+            model_name="document",
+            index=models.Index(fields=["status", "heartbeat_at"], name="ingestion_d_status_c8b936_idx"),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.UniqueConstraint(fields=('corpus', 'sha256'), name='one_document_per_content_per_corpus'),
+            model_name="document",
+            constraint=models.UniqueConstraint(fields=("corpus", "sha256"), name="one_document_per_content_per_corpus"),
         ),
         migrations.AddConstraint(
-            model_name='chunk',
-            constraint=models.UniqueConstraint(fields=('document', 'ordinal'), name='one_chunk_per_ordinal'),
+            model_name="chunk",
+            constraint=models.UniqueConstraint(fields=("document", "ordinal"), name="one_chunk_per_ordinal"),
         ),
     ]

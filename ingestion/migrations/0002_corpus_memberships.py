@@ -6,31 +6,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('ingestion', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("ingestion", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='corpus',
-            name='is_open',
-            field=models.BooleanField(default=False, verbose_name='open to every user'),
+            model_name="corpus",
+            name="is_open",
+            field=models.BooleanField(default=False, verbose_name="open to every user"),
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('reader', 'Reader'), ('contributor', 'Contributor'), ('manager', 'Manager')], default='reader', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('corpus', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='ingestion.corpus')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("reader", "Reader"), ("contributor", "Contributor"), ("manager", "Manager")],
+                        default="reader",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "corpus",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="ingestion.corpus"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="auth.group"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('group__isnull', True), ('user__isnull', False)), models.Q(('group__isnull', False), ('user__isnull', True)), _connector='OR'), name='membership_of_a_user_or_a_group'), models.UniqueConstraint(fields=('corpus', 'user'), name='one_membership_per_user'), models.UniqueConstraint(fields=('corpus', 'group'), name='one_membership_per_group')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("group__isnull", True), ("user__isnull", False)),
+                            models.Q(("group__isnull", False), ("user__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="membership_of_a_user_or_a_group",
+                    ),
+                    models.UniqueConstraint(fields=("corpus", "user"), name="one_membership_per_user"),
+                    models.UniqueConstraint(fields=("corpus", "group"), name="one_membership_per_group"),
+                ],
             },
         ),
     ]
