@@ -1,14 +1,35 @@
 """The REST API at /api/v1/: token (or session) authentication, error shapes, and its routers.
 
-The OpenAPI schema is served at /api/v1/openapi.json and browsable at /api/v1/docs."""
+The OpenAPI schema is served at /api/v1/openapi.json and browsable at /api/v1/docs (both, like everything
+else, for a logged-in user or a token)."""
 
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
 from . import answers, documents, tokens
+
+UNAUTHENTICATED = "Send a valid API token as `Authorization: Bearer <token>` (make one at /account/tokens/), or log in."
+
+
+def signed_in(view):
+    """For the schema and its browsable docs: a logged-in user or a valid token, like every other route."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        if request.user.is_authenticated or (scheme.lower() == "bearer" and tokens.user_for_key(key.strip())):
+            return view(request, *args, **kwargs)
+        if request.path.endswith(".json"):
+            return JsonResponse({"detail": UNAUTHENTICATED}, status=401)
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
 
 
 class TokenAuth(HttpBearer):
@@ -32,6 +53,7 @@ api = NinjaAPI(
         "may read, and your own answers."
     ),
     auth=[TokenAuth(), django_auth],
+    docs_decorator=signed_in,
     urls_namespace="api",
 )
 api.add_router("/", documents.router)
@@ -45,8 +67,7 @@ def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    message = "Send a valid API token as `Authorization: Bearer <token>` (make one at /account/tokens/), or log in."
-    return api.create_response(request, {"detail": message}, status=401)
+    return api.create_response(request, {"detail": UNAUTHENTICATED}, status=401)
 
 
 @api.exception_handler(ValidationError)

@@ -21,6 +21,7 @@ from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError
 from .index import IndexBusy, IndexStore
 from .models import Chunk, Corpus, Document
+from .page_notes import page_warning
 
 log = logging.getLogger(__name__)
 
@@ -234,28 +235,6 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
             raise ExtractionError(ALL_PAGES_UNREADABLE)
         raise ExtractionError(NO_TEXT.get(document.file_type, NO_TEXT_OTHER))
     return page_warning(pages_done, empty_pages, unreadable_pages)
-
-
-def page_warning(page_count: int, empty_pages: list[int], unreadable_pages: list[int]) -> str:
-    parts = []
-    if empty_pages:
-        has = "has" if len(empty_pages) == 1 else "have"
-        parts.append(
-            f"{len(empty_pages)} of {page_count} pages {has} no text (scanned images?) and "
-            f"{'was' if has == 'has' else 'were'} skipped: {page_list(empty_pages)}."
-        )
-    if unreadable_pages:
-        was = "was" if len(unreadable_pages) == 1 else "were"
-        parts.append(
-            f"{len(unreadable_pages)} of {page_count} pages could not be read and {was} skipped: "
-            f"{page_list(unreadable_pages)}."
-        )
-    return " ".join(parts)
-
-
-def page_list(pages: list[int], shown: int = 10) -> str:
-    listed = ", ".join(str(page) for page in pages[:shown])
-    return f"page {listed}" if len(pages) == 1 else f"pages {listed}" + (" and more" if len(pages) > shown else "")
 
 
 def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:

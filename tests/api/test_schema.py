@@ -21,8 +21,8 @@ CHECKS = (
 )
 
 
-def test_the_openapi_schema_is_served_at_a_stable_url_without_logging_in(client):
-    schema = client.get("/api/v1/openapi.json").json()
+def test_the_openapi_schema_is_served_at_a_stable_url_to_a_token_or_a_logged_in_user(api):
+    schema = api.get("/api/v1/openapi.json").json()
     assert schema["openapi"].startswith("3.")
     assert {"/api/v1/corpora", "/api/v1/ask", "/api/v1/ask/stream", "/api/v1/documents/{pk}"} <= set(schema["paths"])
     assert "TokenAuth" in schema["components"]["securitySchemes"]
@@ -45,3 +45,11 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(live_se
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "API Operations" in result.stdout
+
+
+def test_the_schema_and_its_docs_page_need_a_token_or_a_login(client, member):
+    assert client.get("/api/v1/openapi.json").status_code == 401
+    assert client.get("/api/v1/docs").status_code == 302
+    client.force_login(member)
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert client.get("/api/v1/docs").status_code == 200
