@@ -5,8 +5,9 @@ else, for a logged-in user or a token)."""
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -63,6 +64,16 @@ api.add_router("/", answers.router)
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "You may not do this."}, status=403)
+
+
+@api.exception_handler(SuspiciousOperation)
+def unreadable(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    # Django's multipart parser gives up on a body with too many files or fields.
+    detail = (
+        "The server could not read this request (too many files or fields at once?). Nothing was changed; "
+        f"send at most {settings.UPLOAD_MAX_FILES} files per upload."
+    )
+    return api.create_response(request, {"detail": detail}, status=400)
 
 
 @api.exception_handler(AuthenticationError)

@@ -89,6 +89,16 @@ def test_an_upload_without_files_is_refused_with_a_message(api, member, corpus, 
     assert corpus.documents.count() == 0
 
 
+def test_more_files_than_the_server_reads_at_once_get_a_plain_json_refusal(api, member, corpus, make_member,
+                                                                            settings):  # fmt: skip
+    make_member(member, corpus)
+    files = [named(f"File {n}.".encode(), f"{n}.txt") for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
+    response = api.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": files})
+    assert response.status_code == 400
+    assert "at most" in response.json()["detail"]
+    assert corpus.documents.count() == 0
+
+
 def test_a_file_over_the_size_limit_is_refused_and_nothing_is_stored(api, member, corpus, make_member, settings):
     make_member(member, corpus)
     settings.UPLOAD_MAX_BYTES = 10
