@@ -192,6 +192,16 @@ class Backend:
     def open_stream(self, system: str, user: str) -> Iterator[Piece]:
         raise NotImplementedError
 
+    def health_url(self) -> str:
+        return self.url + "/health"
+
+    def check_health(self, timeout: float) -> None:
+        """Raises an LLMError unless the server says it is ready to answer."""
+        try:
+            self.http_client.get(self.health_url(), timeout=timeout).raise_for_status()
+        except Exception as exc:
+            raise classify(exc) from exc
+
 
 class TGIBackend(Backend):
     """TGI's native API: /info for limits, /tokenize for counting, /generate_stream for answers."""
@@ -253,6 +263,10 @@ class OpenAIBackend(Backend):
     def base_url(self) -> str:
         # InferenceClient appends /v1/chat/completions unless the URL already ends in /v1.
         return self.url
+
+    def health_url(self) -> str:
+        # Every OpenAI-compatible server lists its models; not all of them have /health.
+        return self.url.removesuffix("/v1") + "/v1/models"
 
     def open_stream(self, system: str, user: str) -> Iterator[Piece]:
         with self.client(self.base_url()) as client:

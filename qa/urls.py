@@ -11,4 +11,5 @@ urlpatterns = [
     path("answers/<int:pk>/", views.answer_detail, name="answer"),
     path("answers/<int:pk>/rating/", views.rate, name="rate"),
     path("history/", views.history, name="history"),
+    path("healthz", views.healthz, name="healthz"),
 ]

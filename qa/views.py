@@ -6,11 +6,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from ingestion.models import Corpus
 
-from . import payloads, services
+from . import health, payloads, services
 from .forms import AskForm, RatingForm, ask_form
 from .models import Answer
 from .streaming import event_stream
@@ -130,6 +131,19 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"answer_id": answer.pk, "rating": answer.rating})
     return redirect(answer)
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and operators: 200 when ok or degraded (no LLM server), 503 when down. Open to
+    all, so it names only what was checked; staff also see why a check failed."""
+    status, checks = health.run_checks()
+    shows_detail = request.user.is_authenticated and request.user.is_staff
+    body = {
+        "status": status,
+        "checks": {c.name: {"ok": c.ok, "ms": c.ms} | ({"detail": c.detail} if shows_detail else {}) for c in checks},
+    }
+    return JsonResponse(body, status=503 if status == "down" else 200)
 
 
 @login_required
