@@ -175,6 +175,20 @@ class IndexStore:
         if {path.name for path in self.directory.iterdir()} <= {LOCK_FILE}:
             shutil.rmtree(self.directory, ignore_errors=True)
 
+    def ids(self) -> np.ndarray:
+        """Every id the index file holds (read from disk, not from what this process has loaded)."""
+        faiss = faiss_module()
+        index = faiss.read_index(str(self.index_path))
+        if not is_ivf(index):
+            return faiss.vector_to_array(index.id_map).astype(np.int64)
+        lists = index.invlists
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+            for i in range(index.nlist)
+            if lists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
         """The k best ids and inner-product scores for each query row."""
         index = LOADED.get(self.index_path)

@@ -167,3 +167,42 @@ def search_corpus(corpus: Corpus, query: str, *, k: int = 8) -> list[SearchHit]:
     chunks = Chunk.objects.select_related("document").in_bulk([hit.id for hit in hits])
     # An id whose chunk is gone (deleted since the index was written) is skipped.
     return [SearchHit(chunk=chunks[hit.id], score=hit.score) for hit in hits if hit.id in chunks]
+
+
+def diagnose_corpus(corpus: Corpus) -> list[str]:
+    """What is wrong with a corpus' indexes compared with the database (nothing: an empty list)."""
+    expected = set(ready_chunks(corpus.pk).exclude(vector=None).values_list("pk", flat=True))
+    store = store_for(corpus)
+    problems = []
+    if not store.exists():
+        if expected:
+            problems.append(f"the vector index is missing ({len(expected)} passages should be in it)")
+    else:
+        meta = store.meta()
+        if meta.get("model") != corpus.embedding_model:
+            problems.append(f"the vector index holds {meta.get('model')!r} vectors, not {corpus.embedding_model!r}")
+        try:
+            found = store.ids()
+        except Exception as exc:
+            problems.append(f"the vector index cannot be read ({exc.__class__.__name__})")
+        else:
+            held = set(found.tolist())
+            if len(found) != len(held):
+                problems.append(f"the vector index holds {len(found) - len(held)} passages twice")
+            if missing := expected - held:
+                problems.append(f"{len(missing)} passages are missing from the vector index")
+            if extra := held - expected:
+                problems.append(f"the vector index holds {len(extra)} passages that are not ready or no longer exist")
+            if meta.get("count") != len(found):
+                problems.append(f"the vector index's metadata counts {meta.get('count')}, the index holds {len(found)}")
+    keywords = keywords_for(corpus.pk)
+    try:
+        keyword_count = keywords.count() if keywords.exists() else 0
+    except Exception as exc:
+        problems.append(f"the keyword index cannot be read ({exc.__class__.__name__})")
+    else:
+        if keyword_count != ready_chunks(corpus.pk).count():
+            problems.append(
+                f"the keyword index holds {keyword_count} passages, the database {ready_chunks(corpus.pk).count()}"
+            )
+    return problems

@@ -83,6 +83,10 @@ class KeywordIndex:
         writer.commit()
         writer.wait_merging_threads()
 
+    def count(self) -> int:
+        """How many entries the index holds, as committed on disk."""
+        return tantivy_module().Index.open(str(self.directory)).searcher().num_docs
+
     def search(self, text: str, k: int) -> list[Hit]:
         """The k chunks that best match the words of text by BM25, best first."""
         words = query_words(text)

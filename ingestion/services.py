@@ -13,6 +13,7 @@ from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -150,6 +151,18 @@ def enqueue(document_id: int) -> None:
     except Exception:
         # The row stays queued; a worker's sweep sends it again once the broker is back.
         log.exception("could not queue document %s: the broker did not answer", document_id)
+
+
+def request_rebuild(corpus_id: int) -> None:
+    """Asks a worker to rebuild a corpus' indexes from the database, at most once a minute per web process."""
+    from .tasks import rebuild_index
+
+    if not cache.add(f"rebuild-requested:{corpus_id}", True, timeout=60):
+        return
+    try:
+        rebuild_index.delay(corpus_id)
+    except Exception:
+        log.exception("could not ask for a rebuild of corpus %s: the broker did not answer", corpus_id)
 
 
 def retry_document(document: Document) -> bool:

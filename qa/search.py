@@ -1,15 +1,18 @@
 """Finding the passages for a question in the indexes of the given corpora, and only those."""
 
+import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 
-from ingestion import indexing
+from ingestion import indexing, services
 from ingestion.models import Chunk, Corpus, Document
 
 from . import retrieval
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,31 @@ class Retrieval:
     passages: list[Passage]
     query_vectors: dict[str, np.ndarray]  # by embedding model
     seconds: float
+
+
+def dense_hits(corpus: Corpus, query_vector: np.ndarray, candidates: int) -> list:
+    """The corpus' nearest passages; a missing or unreadable index gives none and is rebuilt in a worker
+    (the database holds every vector), so questions meanwhile are answered from the keyword index."""
+    store = indexing.store_for(corpus)
+    try:
+        if store.exists():
+            return store.search(query_vector[None, :], candidates)[0]
+        if not Document.objects.filter(corpus=corpus, status=Document.Status.READY).exists():
+            return []  # nothing indexed yet
+        log.warning("the vector index of corpus %s is missing", corpus.pk)
+    except Exception:
+        log.exception("the vector index of corpus %s could not be searched", corpus.pk)
+    services.request_rebuild(corpus.pk)
+    return []
+
+
+def keyword_hits(corpus: Corpus, question: str, candidates: int) -> list:
+    try:
+        return indexing.keywords_for(corpus.pk).search(question, candidates)
+    except Exception:
+        log.exception("the keyword index of corpus %s could not be searched", corpus.pk)
+        services.request_rebuild(corpus.pk)
+        return []
 
 
 def vector_of(chunk: Chunk, model: str) -> np.ndarray | None:
@@ -62,9 +90,9 @@ def retrieve(
         model = corpus.embedding_model
         if model not in query_vectors:
             query_vectors[model] = indexing.encoder_for(model).encode([question])[0]
-        dense_lists.append(indexing.store_for(corpus).search(query_vectors[model][None, :], candidates)[0])
+        dense_lists.append(dense_hits(corpus, query_vectors[model], candidates))
         if use_keywords:
-            keyword_lists.append(indexing.keywords_for(corpus.pk).search(question, candidates))
+            keyword_lists.append(keyword_hits(corpus, question, candidates))
     dense = retrieval.merge_by_score(dense_lists)[:candidates]
     keyword = retrieval.merge_by_score(keyword_lists)[:candidates]
     fused = retrieval.fuse(dense, keyword)
