@@ -43,11 +43,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis_server(data_dir: Path) -> Broker | None:
+def start_redis_server(data_dir: Path, port: int | None = None) -> Broker | None:
     executable = shutil.which("redis-server")
     if not executable:
         return None
-    port = free_port()
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [executable, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",

@@ -186,6 +186,8 @@ INGEST_TIME_LIMIT = env_int("INGEST_TIME_LIMIT", 3600)  # seconds per document
 INGEST_STALE_AFTER = env_int("INGEST_STALE_AFTER", 300)
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 INGEST_SWEEP_INTERVAL = env_int("INGEST_SWEEP_INTERVAL", 60)  # seconds between sweeps for lost documents
+# A queued document is sent again when the broker's queue is empty (a restarted Redis forgot it) this long after.
+INGEST_REQUEUE_AFTER = env_int("INGEST_REQUEUE_AFTER", 30)
 INDEX_LOCK_TIMEOUT = env_int("INDEX_LOCK_TIMEOUT", 600)
 # A corpus index switches from exact search to IVF (searching INDEX_IVF_NPROBE lists) at this size.
 INDEX_ANN_THRESHOLD = env_int("INDEX_ANN_THRESHOLD", 50_000)

@@ -1,13 +1,20 @@
-"""Refuses an upload whose declared size is over the limit before any of its body is read.
+"""Refuses an upload whose declared size is over the limit before any of its body is read, and one whose
+body cannot be received because the disk is full.
 
 It runs before the CSRF check, which would otherwise read (and store) the whole multipart body to
 find the token; the form still checks each file's own size once the body is read."""
+
+import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve, reverse
+
+from .services import STORAGE_FAILED
+
+log = logging.getLogger(__name__)
 
 # The page's upload and the API's (whose POST shares its path, and so its resolved name, with the listing).
 UPLOAD_VIEWS = {"ingestion:upload", "api:upload", "api:documents"}
@@ -20,8 +27,16 @@ class UploadSizeLimit:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and self.is_upload(request) and self.declared_size(request) > self.limit():
-            return self.refuse(request)
+        if request.method == "POST" and self.is_upload(request):
+            if self.declared_size(request) > self.limit():
+                return self.refuse(request, self.too_large_message(), status=413)
+            try:
+                # Read the body here, where a full disk (Django spools large files to a temporary file)
+                # can be answered in words, rather than wherever the view first touches it.
+                request.FILES  # noqa: B018
+            except OSError:
+                log.exception("an upload could not be received")
+                return self.refuse(request, STORAGE_FAILED, status=507)
         return self.get_response(request)
 
     @staticmethod
@@ -42,14 +57,18 @@ class UploadSizeLimit:
     def limit() -> int:
         return settings.UPLOAD_MAX_BYTES * settings.UPLOAD_MAX_FILES + MULTIPART_OVERHEAD
 
-    def refuse(self, request: HttpRequest) -> HttpResponse:
-        message = (
+    def too_large_message(self) -> str:
+        return (
             f"This upload is larger than {filesizeformat(self.limit())} in all "
             f"({filesizeformat(settings.UPLOAD_MAX_BYTES)} a file); nothing was uploaded."
         )
+
+    def refuse(self, request: HttpRequest, message: str, *, status: int) -> HttpResponse:
         if resolve(request.path_info).view_name.startswith("api:"):
-            return JsonResponse({"detail": message}, status=413)
+            return JsonResponse({"detail": message}, status=status)
         if "application/json" in request.headers.get("Accept", ""):
-            return JsonResponse({"results": [], "error": message}, status=413)
+            return JsonResponse({"results": [], "error": message}, status=status)
         back = reverse("ingestion:corpus", kwargs=resolve(request.path_info).kwargs)
-        return render(request, "413.html", {"message": message, "back": back}, status=413)
+        title = "Too large" if status == 413 else "Not stored"
+        context = {"message": message, "back": back, "title": title, "status": status}
+        return render(request, "413.html", context, status=status)

@@ -231,7 +231,11 @@ def requeue_lost_documents() -> list[int]:
         .filter(Q(queued_at=None) | Q(queued_at__lt=stale_before(now)))
     ]  # fmt: skip
     if broker_queue_is_empty():
-        lost.append(Document.objects.filter(status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=30)))
+        lost.append(
+            Document.objects.filter(
+                status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=settings.INGEST_REQUEUE_AFTER)
+            )
+        )
     sent = []
     for queryset in lost:
         for document_id in queryset.values_list("pk", flat=True):
