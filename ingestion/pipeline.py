@@ -149,6 +149,8 @@ def run_pipeline(document: Document) -> None:
     update(document, embed_seconds=time.monotonic() - started)
 
     add_to_index(document, encoder, deadline)
+    log.info("ready: %s pages, %s passages, %.1f s in all", document.pages_done, document.chunks_total,
+             time.monotonic() - deadline + settings.INGEST_TIME_LIMIT)  # fmt: skip
 
 
 def add_to_index(document: Document, encoder: Encoder, deadline: float) -> None:

@@ -10,6 +10,8 @@ from celery.signals import task_failure, worker_process_init, worker_ready
 from django.conf import settings
 from django.db import connection
 
+from config import logs
+
 from . import embeddings, indexing, pipeline, reembedding, services
 from .models import Corpus
 
@@ -19,7 +21,8 @@ log = logging.getLogger(__name__)
 # The pipeline keeps its own time limit between steps; Celery's hard limit is the backstop.
 @shared_task(bind=True, acks_late=True, time_limit=settings.INGEST_TIME_LIMIT + 120)
 def ingest(self, document_id: int) -> None:
-    pipeline.ingest_document(document_id, task_id=self.request.id or "")
+    with logs.bound_document(document_id):
+        pipeline.ingest_document(document_id, task_id=self.request.id or "")
 
 
 @task_failure.connect

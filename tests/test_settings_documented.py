@@ -2,7 +2,7 @@ import re
 
 from .conftest import ROOT
 
-READERS = re.compile(r'(?:env_(?:str|int|bool|list)|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"')
+READERS = re.compile(r'(?:env_(?:str|int|float|bool|list)|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"')
 
 
 def variables_read_by(*paths: str) -> set[str]:

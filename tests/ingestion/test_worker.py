@@ -34,6 +34,7 @@ def test_an_uploaded_pdf_becomes_ready_and_page_3_is_found(celery_worker, client
     assert all(chunk.page in range(1, 6) and chunk.vector for chunk in chunks)
     hits = indexing.search_corpus(corpus, "The Arctic tern flies from the Arctic to the Antarctic and back.", k=1)
     assert hits[0].chunk.page == 3
+    assert f"doc={document.pk}]: ready: 5 pages" in celery_worker.log()  # the worker's records name the document
 
 
 def test_bad_files_fail_with_messages_and_the_worker_carries_on(celery_worker, tmp_path):

@@ -1,0 +1,18 @@
+"""gunicorn for the DocQA web: threaded workers, because an answer streams for many seconds and holds its
+thread while it does. Each worker process loads the embedding model once, on its first question (never in
+the master: torch's threads do not survive a fork)."""
+
+import os
+
+bind = os.environ.get("WEB_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "16"))
+# A streamed answer is written as it comes; a worker silent this long is stuck and restarted.
+timeout = 120
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# Behind the TLS proxy: X-Forwarded-* from it are trusted.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
