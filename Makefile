@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench load
 
 $(VENV)/.runtime: requirements.txt requirements-base.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/retrieval.py
 	$(PY) bench/keywords.py
 	$(PY) bench/pdf_view.py
+
+# 50 users asking through gunicorn for a minute, then while 20 uploads embed (needs wrk and PostgreSQL).
+load: $(VENV)/.dev
+	$(PY) bench/load.py

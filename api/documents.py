@@ -50,6 +50,7 @@ def document_data(request: HttpRequest, document: Document, role: str | None = N
             "chunks_total": document.chunks_total,
             "seconds_left": document.seconds_left,
         },
+        "seconds": {"parse": document.parse_seconds, "embed": document.embed_seconds, "index": document.index_seconds},
         "error": document.error,
         "warning": document.warning,
         "can_delete": access.can_change(request.user, document, role),

@@ -47,6 +47,12 @@ class Progress(Schema):
     seconds_left: float | None = Field(description="While embedding, the time left at the rate so far.")
 
 
+class StageSeconds(Schema):
+    parse: float | None
+    embed: float | None
+    index: float | None
+
+
 class DocumentOut(Schema):
     id: int
     corpus: str = Field(description="The corpus' slug.")
@@ -57,6 +63,7 @@ class DocumentOut(Schema):
     sha256: str
     status: Literal["queued", "parsing", "embedding", "ready", "failed"]
     progress: Progress
+    seconds: StageSeconds = Field(description="How long each stage of ingestion took.")
     error: str = Field(description="Why it failed, when it did.")
     warning: str = Field(description="Ready, but something was skipped (pages without text, say).")
     can_delete: bool = Field(description="Whether you may delete (or retry) it.")

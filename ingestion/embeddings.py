@@ -6,6 +6,8 @@ import: the web process and Celery's parent process must not load them.
 
 import functools
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,36 @@ class Encoder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class CachedEncoder:
+    """An encoder that remembers the vectors of the last `size` texts it embedded.
+
+    Answering embeds every sentence of the passages found; the same passages come back for other
+    questions, and their sentences need not be embedded again."""
+
+    def __init__(self, encoder: Encoder, size: int) -> None:
+        self.encoder = encoder
+        self.size = size
+        self.vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self.lock:
+            found = {text: self.vectors[text] for text in texts if text in self.vectors}
+            for text in found:
+                self.vectors.move_to_end(text)
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing:
+            fresh = dict(zip(missing, self.encoder.encode(missing), strict=True))
+            found |= fresh
+            with self.lock:
+                self.vectors.update(fresh)
+                while len(self.vectors) > self.size:
+                    self.vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return np.vstack([found[text] for text in texts])
 
 
 def model_name(setting: str) -> str:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from ingestion import indexing
+from ingestion import embeddings, indexing
 from ingestion.models import Corpus
 
 from . import citations, extractive, llm, payloads, prompting
@@ -24,6 +24,9 @@ from .models import Answer, Citation, Source
 from .search import Passage, retrieve
 
 log = logging.getLogger(__name__)
+
+# 20,000 sentences of a 384-d model: 30 MB per web process.
+SENTENCES_REMEMBERED = 20_000
 
 NO_PASSAGES = "Nothing in the selected documents matches this question closely enough to answer it."
 NO_ROOM = "The passages found are longer than the answer service accepts, so it was not asked."
@@ -229,8 +232,14 @@ def elapsed_ms(started: float) -> float:
 
 
 def sentence_embedder(corpora: list[Corpus]) -> citations.Embed:
-    """Embeds sentences for verification and extraction with the (first) corpus' own model."""
-    return indexing.encoder_for(corpora[0].embedding_model).encode
+    """Embeds sentences for verification and extraction with the (first) corpus' own model, remembering
+    the sentences of passages that were found before."""
+    return cached_encoder(corpora[0].embedding_model).encode
+
+
+@functools.cache
+def cached_encoder(model: str) -> embeddings.CachedEncoder:
+    return embeddings.CachedEncoder(indexing.encoder_for(model), size=SENTENCES_REMEMBERED)
 
 
 def finish(answer: Answer, started: float, *, status: str, message: str = "") -> None:

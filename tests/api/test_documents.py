@@ -165,6 +165,12 @@ def test_the_documents_of_a_corpus_are_listed_a_page_at_a_time_and_filtered_by_s
     assert [row["original_name"] for row in filtered["items"]] == ["0.txt"]
 
 
+def test_a_ready_documents_status_has_the_seconds_of_each_stage(api, member, field_notes, make_member):
+    make_member(member, field_notes, Membership.Role.READER)
+    seconds = api.get(f"/api/v1/documents/{field_notes.documents.get().pk}").json()["seconds"]
+    assert all(seconds[stage] is not None and seconds[stage] >= 0 for stage in ("parse", "embed", "index"))
+
+
 def test_passages_come_back_as_data_with_their_markup_untouched(api, member, field_notes, make_member):
     make_member(member, field_notes, Membership.Role.READER)
     document = field_notes.documents.get()

@@ -75,3 +75,35 @@ def test_the_onnx_backend_agrees_with_torch_and_is_exported_once(encoder, tmp_pa
     query = onnx.encode(["Which bird migrates farthest?"])
     assert int(np.argmax(onnx.encode(texts) @ query[0])) == 0
     assert len(list(tmp_path.glob("*/model_qint8.onnx"))) == 1
+
+
+class CountingEncoder:
+    """Stands in for a model: a text's vector is its length, and every text it is asked for is counted."""
+
+    dimension = 1
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.asked += texts
+        return np.array([[float(len(text))] for text in texts], dtype=np.float32)
+
+
+def test_a_cached_encoder_embeds_each_text_once_and_keeps_the_order_asked():
+    model = CountingEncoder()
+    cached = embeddings.CachedEncoder(model, size=10)
+    assert cached.encode(["ab", "abc", "ab"]).ravel().tolist() == [2, 3, 2]
+    assert cached.encode(["abc", "abcd"]).ravel().tolist() == [3, 4]
+    assert model.asked == ["ab", "abc", "abcd"]
+    assert cached.encode([]).shape == (0, 1)
+
+
+def test_a_cached_encoder_forgets_the_least_recently_used_texts_beyond_its_size():
+    model = CountingEncoder()
+    cached = embeddings.CachedEncoder(model, size=2)
+    cached.encode(["a", "bb"])
+    cached.encode(["a"])  # now "bb" is the least recently used
+    cached.encode(["ccc"])
+    cached.encode(["a", "bb"])
+    assert model.asked == ["a", "bb", "ccc", "bb"]
