@@ -7,6 +7,7 @@ find the token; the form still checks each file's own size once the body is read
 import logging
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
@@ -37,6 +38,13 @@ class UploadSizeLimit:
             except OSError:
                 log.exception("an upload could not be received")
                 return self.refuse(request, STORAGE_FAILED, status=507)
+            except SuspiciousOperation:
+                # Django's parser gives up on a body with too many files or fields.
+                message = (
+                    f"This upload has too many files at once: send at most {settings.UPLOAD_MAX_FILES} at a time. "
+                    "Nothing was uploaded."
+                )
+                return self.refuse(request, message, status=400)
         return self.get_response(request)
 
     @staticmethod
@@ -69,6 +77,6 @@ class UploadSizeLimit:
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"results": [], "error": message}, status=status)
         back = reverse("ingestion:corpus", kwargs=resolve(request.path_info).kwargs)
-        title = "Too large" if status == 413 else "Not stored"
+        title = {413: "Too large", 507: "Not stored"}.get(status, "Too many files")
         context = {"message": message, "back": back, "title": title, "status": status}
         return render(request, "413.html", context, status=status)
