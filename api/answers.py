@@ -1,12 +1,12 @@
 """Asking over the API, and one's own answers. The same form, limit and services as the ask page."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.pagination import paginate
 
 from qa import payloads, services
+from qa.access import own_answer
 from qa.forms import RatingForm, ask_form
 from qa.models import Answer
 from qa.streaming import event_stream
@@ -68,14 +68,6 @@ def ask_stream(request: HttpRequest, body: AskIn):
     return event_stream(events)
 
 
-def own_answer(request: HttpRequest, pk: int) -> Answer:
-    """An answer the user asked (staff see all); others get a 404, as if it did not exist."""
-    answer = get_object_or_404(Answer, pk=pk)
-    if answer.asked_by_id != request.user.pk and not request.user.is_staff:
-        raise Http404("No such answer.")
-    return answer
-
-
 @router.get(
     "/answers",
     response=responses({200: list[AnswerSummary]}),
@@ -103,7 +95,7 @@ def summary_data(request: HttpRequest, answer: Answer) -> dict:
 
 @router.get("/answers/{pk}", response=responses({200: AnswerOut, 404: Error}), url_name="answer", summary="One answer")
 def get_answer(request: HttpRequest, pk: int) -> dict:
-    answer = own_answer(request, pk)
+    answer = own_answer(request.user, pk)
     return payloads.answer_data(answer, payloads.hidden_sources(request.user, answer))
 
 
@@ -112,7 +104,7 @@ def get_answer(request: HttpRequest, pk: int) -> dict:
     summary="Thumbs up or down on your own answer (`none` takes it back)",
 )  # fmt: skip
 def rate_answer(request: HttpRequest, pk: int, body: RatingIn) -> dict:
-    answer = own_answer(request, pk)
+    answer = own_answer(request.user, pk)
     if answer.asked_by_id != request.user.pk:
         raise PermissionDenied("Only the person who asked may rate an answer.")
     services.rate_answer(answer, RatingForm.RATINGS[body.rating])

@@ -151,19 +151,12 @@ def list_passages(request: HttpRequest, pk: int) -> list[dict]:
     return document.chunks.values("id", "ordinal", "page", "text")
 
 
-def changeable_document(request: HttpRequest, pk: int) -> Document:
-    document = access.readable_document(request.user, pk)
-    if not access.can_change(request.user, document):
-        raise PermissionDenied("Only the corpus' managers, or the contributor who uploaded it, may change it.")
-    return document
-
-
 @router.delete(
     "/documents/{pk}", response=responses({204: None, 403: Error, 404: Error}), url_name="delete_document",
     summary="Delete a document with its file, passages and index entries",
 )  # fmt: skip
 def delete_document(request: HttpRequest, pk: int) -> Status:
-    services.delete_document(changeable_document(request, pk))
+    services.delete_document(access.changeable_document(request.user, pk))
     return Status(204, None)
 
 
@@ -172,7 +165,7 @@ def delete_document(request: HttpRequest, pk: int) -> Status:
     url_name="retry_document", summary="Queue a failed document again",
 )  # fmt: skip
 def retry_document(request: HttpRequest, pk: int) -> Status:
-    document = changeable_document(request, pk)
+    document = access.changeable_document(request.user, pk)
     if not services.retry_document(document):
         return Status(409, {"detail": "This document has not failed, so there is nothing to retry."})
     document.refresh_from_db()

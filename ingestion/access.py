@@ -5,6 +5,7 @@ change things, and only ever within corpora the user can read. A user's role in 
 of their own membership and their groups'; an open corpus makes every user at least a reader; staff
 may do everything."""
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
@@ -53,3 +54,11 @@ def can_change(user, document: Document, role: str | None = None) -> bool:
     if role == Role.MANAGER:
         return True
     return role == Role.CONTRIBUTOR and document.uploaded_by_id == user.pk
+
+
+def changeable_document(user, pk: int) -> Document:
+    """A document the user may retry or delete: a 404 if they may not read it, a 403 if only read it."""
+    document = readable_document(user, pk)
+    if not can_change(user, document):
+        raise PermissionDenied("Only the corpus' managers, or the contributor who uploaded it, may change it.")
+    return document

@@ -250,17 +250,10 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     return response
 
 
-def changeable_document(request: HttpRequest, pk: int) -> Document:
-    document = access.readable_document(request.user, pk)
-    if not access.can_change(request.user, document):
-        raise PermissionDenied("Only the corpus' managers, or the contributor who uploaded it, may change it.")
-    return document
-
-
 @require_POST
 @login_required
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
-    document = changeable_document(request, pk)
+    document = access.changeable_document(request.user, pk)
     if not services.retry_document(document):
         messages.info(request, f"“{document}” is not failed, so there is nothing to retry.")
     return redirect(document.corpus)
@@ -269,7 +262,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    document = changeable_document(request, pk)
+    document = access.changeable_document(request.user, pk)
     corpus, title = document.corpus, str(document)
     services.delete_document(document)
     messages.success(request, f"“{title}” was deleted.")

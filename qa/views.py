@@ -4,14 +4,15 @@ import re
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from ingestion.models import Corpus
 
 from . import health, payloads, services
+from .access import own_answer
 from .forms import AskForm, RatingForm, ask_form
 from .models import Answer
 from .streaming import event_stream
@@ -78,17 +79,9 @@ def ask_stream(request: HttpRequest) -> HttpResponse:
     return event_stream(events)
 
 
-def own_answer(request: HttpRequest, pk: int) -> Answer:
-    """An answer the user asked (staff see all); others get a 404, as if it did not exist."""
-    answer = get_object_or_404(Answer, pk=pk)
-    if answer.asked_by_id != request.user.pk and not request.user.is_staff:
-        raise Http404("No such answer.")
-    return answer
-
-
 @login_required
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    answer = own_answer(request, pk)
+    answer = own_answer(request.user, pk)
     hidden = payloads.hidden_sources(request.user, answer)
     if request.GET.get("format") == "json":
         return JsonResponse(payloads.answer_data(answer, hidden))
@@ -121,7 +114,7 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
     """Thumbs up or down on one's own answer (rating=up|down|none); staff may read others' answers
     but not rate them."""
-    answer = own_answer(request, pk)
+    answer = own_answer(request.user, pk)
     if answer.asked_by_id != request.user.pk:
         raise PermissionDenied("Only the person who asked may rate an answer.")
     form = RatingForm(request.POST)
