@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -159,6 +160,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Where collectstatic gathers the files WhiteNoise serves (the Docker image gathers them at build time).
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+# Local runs serve static files from the apps (runserver, DEBUG) and never collect them.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 MEDIA_URL = "media/"
 
 # Uploads: files bigger than this are refused with a form error.
