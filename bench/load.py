@@ -82,10 +82,16 @@ def run(args: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
 
 def fresh_database(url: str) -> str:
     base, name = url.rsplit("/", 1)
+    drop_database(url)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return url
+
+
+def drop_database(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -283,6 +289,7 @@ def main() -> None:
         if fake:
             fake.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
+        drop_database(database_url)
 
 
 if __name__ == "__main__":
