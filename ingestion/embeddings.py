@@ -57,6 +57,9 @@ class CachedEncoder:
         self.size = size
         self.vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self.lock = threading.Lock()
+        # One batch of sentences at a time per process: many requests embedding at once only share the
+        # cores worse, and keep the small embeddings of questions (not behind this) waiting.
+        self.turn = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         with self.lock:
@@ -65,7 +68,8 @@ class CachedEncoder:
                 self.vectors.move_to_end(text)
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            fresh = dict(zip(missing, self.encoder.encode(missing), strict=True))
+            with self.turn:
+                fresh = dict(zip(missing, self.encoder.encode(missing), strict=True))
             found |= fresh
             with self.lock:
                 self.vectors.update(fresh)
