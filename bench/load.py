@@ -9,6 +9,8 @@ questions are SQuAD's, each user with an API token of their own, over POST /api/
 --llm fake the answers come from the fake TGI server of the tests, streaming a 40-token answer at 50 tokens
 a second; with none (the default) they are extracted, as `make run` does without an LLM server.
 
+LOAD_WEB_ENV='{"WEB_THREADS": "6"}' (JSON) sets extra environment variables of the web alone.
+
 Printed: requests per second, latency p50/p95/p99 and errors as wrk saw them, and the retrieval part of
 each answer (Answer.retrieval_ms) from the database; after a warm-up, first with the site idle but for
 the askers, then while --uploads 20-page PDFs, sent all at once, are parsed and embedded.
@@ -233,7 +235,8 @@ def main() -> None:
         processes.append(start([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config",
                                 "deploy/gunicorn.conf.py"], env | WEB_ENV, work / "web.log"))  # fmt: skip
         wait_for_web(url)
-        print(f"gunicorn: {env.get('WEB_WORKERS', '2')} workers x {env.get('WEB_THREADS', '16')} threads; "
+        web_env = env | WEB_ENV
+        print(f"gunicorn: {web_env.get('WEB_WORKERS', '2')} workers x {web_env.get('WEB_THREADS', '16')} threads; "
               f"{args.users} users; {args.seconds} s per phase; answers: {args.llm}", flush=True)  # fmt: skip
 
         articles, questions = squad()
