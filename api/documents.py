@@ -2,7 +2,6 @@
 `Corpus.objects.readable_by`, through ingestion.access, exactly as for the pages."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import File, Query, Router, Schema, Status, UploadedFile
@@ -62,18 +61,11 @@ def document_data(request: HttpRequest, document: Document, role: str | None = N
     }
 
 
-def counted(request: HttpRequest):
-    return Corpus.objects.readable_by(request.user).annotate(
-        document_count=Count("documents"),
-        ready_count=Count("documents", filter=Q(documents__status=Document.Status.READY)),
-    )
-
-
 @router.get(
     "/corpora", response=responses({200: list[CorpusOut]}), url_name="corpora", summary="The corpora you may read"
 )
 def list_corpora(request: HttpRequest) -> list[dict]:
-    return [corpus_data(request, corpus) for corpus in counted(request)]
+    return [corpus_data(request, corpus) for corpus in Corpus.objects.readable_by(request.user).with_document_counts()]
 
 
 @router.get(
@@ -81,7 +73,7 @@ def list_corpora(request: HttpRequest) -> list[dict]:
 )
 def get_corpus(request: HttpRequest, slug: str) -> dict:
     corpus = access.readable_corpus(request.user, slug)
-    return corpus_data(request, counted(request).get(pk=corpus.pk))
+    return corpus_data(request, Corpus.objects.readable_by(request.user).with_document_counts().get(pk=corpus.pk))
 
 
 class DocumentFilter(Schema):

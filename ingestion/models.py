@@ -23,6 +23,14 @@ class CorpusQuerySet(models.QuerySet):
         member = models.Q(memberships__user=user) | models.Q(memberships__group__in=user.groups.all())
         return self.filter(member | models.Q(is_open=True)).distinct()
 
+    def with_document_counts(self) -> "CorpusQuerySet":
+        """Adds document_count and ready_count (distinct: the membership join may repeat a corpus' rows)."""
+        ready = models.Q(documents__status=Document.Status.READY)
+        return self.annotate(
+            document_count=models.Count("documents", distinct=True),
+            ready_count=models.Count("documents", filter=ready, distinct=True),
+        )
+
 
 class Corpus(models.Model):
     name = models.CharField(max_length=200)

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -17,16 +16,13 @@ from .models import Corpus, Document, Membership
 CHUNKS_SHOWN = 200
 
 
-def counted_corpora(user):
-    return Corpus.objects.readable_by(user).annotate(
-        document_count=Count("documents"),
-        ready_count=Count("documents", filter=Q(documents__status=Document.Status.READY)),
-    )
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "ingestion/home.html", {"corpora": counted_corpora(request.user), "form": CorpusForm()})
+    return render(
+        request,
+        "ingestion/home.html",
+        {"corpora": Corpus.objects.readable_by(request.user).with_document_counts(), "form": CorpusForm()},
+    )
 
 
 @require_POST
@@ -35,7 +31,7 @@ def create_corpus(request: HttpRequest) -> HttpResponse:
     """Any user may start a corpus; they become its manager."""
     form = CorpusForm(request.POST)
     if not form.is_valid():
-        context = {"corpora": counted_corpora(request.user), "form": form}
+        context = {"corpora": Corpus.objects.readable_by(request.user).with_document_counts(), "form": form}
         return render(request, "ingestion/home.html", context, status=400)
     corpus = services.create_corpus(**form.cleaned_data, manager=request.user)
     return redirect(corpus)

@@ -182,3 +182,17 @@ def test_passages_come_back_as_data_with_their_markup_untouched(api, member, fie
     texts = [row["text"] for row in response.json()["items"]]
     assert "<script>alert(1)</script> & <b>bold</b>" in texts
     assert response.json()["items"][0]["page"] == 1
+
+
+def test_a_member_both_in_person_and_through_a_group_sees_each_document_counted_once(api, member, corpus,
+                                                                                      make_member):  # fmt: skip
+    from django.contrib.auth.models import Group
+
+    team = Group.objects.create(name="Field team")
+    member.groups.add(team)
+    make_member(member, corpus, Membership.Role.READER)
+    Membership.objects.create(corpus=corpus, group=team, role=Membership.Role.CONTRIBUTOR)
+    for name in ("a.txt", "b.txt"):
+        services.accept_upload(file=BytesIO(name.encode()), name=name, corpus=corpus)
+    (row,) = api.get("/api/v1/corpora").json()
+    assert (row["documents"], row["role"]) == (2, "contributor")

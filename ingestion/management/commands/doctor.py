@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ingestion import indexing
-from ingestion.models import Corpus
+from ingestion.management.selection import chosen_corpora
 
 
 class Command(BaseCommand):
@@ -15,11 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="only report; repair nothing")
 
     def handle(self, *args, **options) -> None:
-        corpora = Corpus.objects.all()
-        if options["corpus"]:
-            corpora = corpora.filter(slug=options["corpus"])
-            if not corpora:
-                raise CommandError(f"There is no corpus {options['corpus']!r}.")
+        corpora = chosen_corpora(options["corpus"])
         unrepaired = []
         for corpus in corpora:
             problems = indexing.diagnose_corpus(corpus)

@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from ingestion import indexing
-from ingestion.models import Corpus
+from ingestion.management.selection import chosen_corpora
 
 
 class Command(BaseCommand):
@@ -11,11 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--corpus", help="slug of one corpus (default: every corpus)")
 
     def handle(self, *args, **options) -> None:
-        corpora = Corpus.objects.all()
-        if options["corpus"]:
-            corpora = corpora.filter(slug=options["corpus"])
-            if not corpora:
-                raise CommandError(f"There is no corpus {options['corpus']!r}.")
+        corpora = chosen_corpora(options["corpus"])
         for corpus in corpora:
             count = indexing.rebuild_corpus_index(corpus)
             self.stdout.write(f"{corpus.slug}: {count} vectors")
