@@ -1,6 +1,6 @@
 """gunicorn for the DocQA web: threaded workers, because an answer streams for many seconds and holds its
-thread while it does. Each worker process loads the embedding model once, on its first question (never in
-the master: torch's threads do not survive a fork)."""
+thread while it does. Each worker process loads the embedding model as it starts, before it takes requests
+(never in the master: torch's threads do not survive a fork)."""
 
 import os
 
@@ -20,3 +20,15 @@ accesslog = "-"
 errorlog = "-"
 # Behind the TLS proxy: X-Forwarded-* from it are trusted.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def post_worker_init(worker):
+    # Otherwise the first questions after a start all load the model at once, and wait seconds for it.
+    from django.conf import settings
+
+    from ingestion import embeddings, indexing
+
+    try:
+        indexing.encoder_for(embeddings.model_name(settings.EMBEDDING_MODEL))
+    except embeddings.EncoderUnavailable as exc:
+        worker.log.warning("%s; it is loaded again on the first question", exc)
