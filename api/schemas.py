@@ -120,6 +120,7 @@ class CitationOut(Schema):
 
 
 class Timings(Schema):
+    waited: float | None = Field(None, description="Milliseconds spent waiting for a turn on the web's CPU.")
     retrieval: float | None
     first_token: float | None
     total: float | None

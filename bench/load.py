@@ -11,9 +11,10 @@ a second; with none (the default) they are extracted, as `make run` does without
 
 LOAD_WEB_ENV='{"WEB_THREADS": "6"}' (JSON) sets extra environment variables of the web alone.
 
-Printed: requests per second, latency p50/p95/p99 and errors as wrk saw them, and the retrieval part of
-each answer (Answer.retrieval_ms) from the database; after a warm-up, first with the site idle but for
-the askers, then while --uploads 20-page PDFs, sent all at once, are parsed and embedded.
+Printed: requests per second, latency p50/p95/p99 and errors as wrk saw them, and from the database the
+retrieval part of each answer (Answer.retrieval_ms) and its wait for a turn on the CPU (Answer.waited_ms,
+qa/admission.py); after a warm-up, first with the site idle but for the askers, then while --uploads
+20-page PDFs, sent all at once, are parsed and embedded.
 """
 
 import argparse
@@ -163,15 +164,22 @@ def wrk(url: str, script: Path, users: int, seconds: int) -> dict:
 def answer_timings(database_url: str, since: float, until: float) -> dict:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT retrieval_ms, total_ms FROM qa_answer WHERE created_at BETWEEN to_timestamp(%s) AND "
-            "to_timestamp(%s) AND retrieval_ms IS NOT NULL",
+            "SELECT retrieval_ms, coalesce(waited_ms, 0) FROM qa_answer WHERE created_at BETWEEN to_timestamp(%s) "
+            "AND to_timestamp(%s) AND retrieval_ms IS NOT NULL",
             (since, until),
         ).fetchall()
     retrieval = np.array([r[0] for r in rows])
+    waited = np.array([r[1] for r in rows])
+
+    def percentile(values: np.ndarray, q: int) -> float | None:
+        return float(np.percentile(values, q)) if len(values) else None
+
     return {
         "answers": len(rows),
-        "retrieval_p50_ms": float(np.percentile(retrieval, 50)) if len(rows) else None,
-        "retrieval_p95_ms": float(np.percentile(retrieval, 95)) if len(rows) else None,
+        "retrieval_p50_ms": percentile(retrieval, 50),
+        "retrieval_p95_ms": percentile(retrieval, 95),
+        "waited_p50_ms": percentile(waited, 50),
+        "waited_p95_ms": percentile(waited, 95),
     }
 
 
@@ -186,6 +194,8 @@ def report(name: str, load: dict, timings: dict) -> dict:
         "errors": errors,
         "retrieval_p50_ms": round(timings["retrieval_p50_ms"] or 0, 1),
         "retrieval_p95_ms": round(timings["retrieval_p95_ms"] or 0, 1),
+        "waited_p50_ms": round(timings["waited_p50_ms"] or 0, 1),
+        "waited_p95_ms": round(timings["waited_p95_ms"] or 0, 1),
         "answers_stored": timings["answers"],
     }
     print(json.dumps(row), flush=True)

@@ -225,6 +225,12 @@ LLM_MAX_INPUT_TOKENS = env_int("LLM_MAX_INPUT_TOKENS", 7680)
 CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.65)
 # Questions one user may ask in a minute (each holds a worker of the LLM server); 0: no limit.
 ASK_LIMIT_PER_MINUTE = env_int("ASK_LIMIT_PER_MINUTE", 20)
+# Answers one web process works on (retrieving, extracting, verifying citations) at once; the others
+# wait their turn (qa/admission.py). Streaming from the LLM server takes no turn. 0: no limit.
+ANSWER_CPU_SLOTS = env_int("ANSWER_CPU_SLOTS", 1)
+# How far below the web's the CPU priority of the Celery workers' pool processes goes (a Linux nice
+# value, 0-19): on a host they share, embedding uploads takes what answering questions leaves. 0: the same.
+WORKER_NICENESS = env_int("WORKER_NICENESS", 10)
 
 # Celery
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

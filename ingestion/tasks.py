@@ -12,7 +12,7 @@ from django.db import connection
 
 from config import logs
 
-from . import embeddings, indexing, pipeline, reembedding, services
+from . import embeddings, indexing, pipeline, priority, reembedding, services
 from .models import Corpus
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def drop_old_vectors(corpus_id: int) -> None:
 def load_embedding_model(**kwargs) -> None:
     # In each pool process, never in the parent: children forked from a parent
     # that holds torch's threads hang (see shared FACTS.md).
+    priority.lower_this_thread(settings.WORKER_NICENESS)
     try:
         indexing.encoder_for(embeddings.model_name(settings.EMBEDDING_MODEL))
     except Exception:

@@ -32,6 +32,8 @@ class Answer(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     sources_dropped = models.PositiveIntegerField(default=0)  # passages that did not fit the prompt
     unknown_references = models.PositiveIntegerField(default=0)  # citations of sources not in the prompt
+    # Time spent waiting for a turn on the CPU (qa/admission.py), not counted in retrieval_ms.
+    waited_ms = models.FloatField(null=True, blank=True)
     retrieval_ms = models.FloatField(null=True, blank=True)
     first_token_ms = models.FloatField(null=True, blank=True)
     total_ms = models.FloatField(null=True, blank=True)

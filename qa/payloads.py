@@ -63,6 +63,7 @@ def answer_data(answer: Answer, hidden: frozenset[int] = frozenset()) -> dict:
         "rating": answer.rating,
         "created_at": answer.created_at.isoformat(),
         "timings_ms": {
+            "waited": answer.waited_ms,
             "retrieval": answer.retrieval_ms,
             "first_token": answer.first_token_ms,
             "total": answer.total_ms,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from ingestion import embeddings, indexing
 from ingestion.models import Corpus
 
-from . import citations, extractive, llm, payloads, prompting
+from . import admission, citations, extractive, llm, payloads, prompting
 from .models import Answer, Citation, Source
 from .search import Passage, retrieve
 
@@ -135,7 +135,10 @@ def answer_question(question: str, corpora: list[Corpus], *, user=None, base_url
 
 
 def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, base_url: str) -> Iterator[Event]:
-    found = retrieve(answer.question, corpora)
+    cpu = admission.slots(settings.ANSWER_CPU_SLOTS)
+    with cpu.taken() as wait:
+        found = retrieve(answer.question, corpora)
+    answer.waited_ms = wait.seconds * 1000
     answer.retrieval_ms = found.seconds * 1000
     blocks = make_blocks(found.passages, base_url)
     if not blocks:
@@ -149,12 +152,14 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
         answer.model = corpora[0].embedding_model
         save_sources(answer, found.passages, blocks)
         yield Event("sources", payloads.sources_data(answer))
-        text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
-        answer.first_token_ms = elapsed_ms(started)
-        answer.text = text
+        with cpu.taken() as wait:
+            text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
+            answer.first_token_ms = elapsed_ms(started)
+            answer.text = text
+            resolve_citations(answer, blocks, embed)
+        answer.waited_ms += wait.seconds * 1000
         if text:
             yield Event("token", {"text": text})
-        resolve_citations(answer, blocks, embed)
         finish(answer, started, status=Answer.Status.COMPLETE, message="" if text else NO_SENTENCE)
         yield Event("done", payloads.answer_data(answer))
         return
@@ -194,7 +199,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
                 answer.finish_reason = piece.finish_reason
     except llm.LLMError as exc:
         answer.text = "".join(pieces).strip()
-        resolve_citations(answer, prompt.blocks, embed)
+        resolve_citations_in_turn(answer, prompt.blocks, embed, cpu)
         if answer.text:
             finish(answer, started, status=Answer.Status.INCOMPLETE, message=exc.message + INCOMPLETE)
         else:
@@ -202,7 +207,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
         yield Event("done", payloads.answer_data(answer))
         return
     answer.text = "".join(pieces).strip()
-    resolve_citations(answer, prompt.blocks, embed)
+    resolve_citations_in_turn(answer, prompt.blocks, embed, cpu)
     if answer.finish_reason == "length":
         finish(answer, started, status=Answer.Status.INCOMPLETE, message=LENGTH_LIMIT)
     else:
@@ -265,6 +270,14 @@ def save_sources(answer: Answer, passages: list[Passage], blocks: list[prompting
         )
         for passage, block in zip(passages, blocks, strict=False)
     )
+
+
+def resolve_citations_in_turn(
+    answer: Answer, blocks: list[prompting.Block], embed: citations.Embed, cpu: admission.Slots
+) -> None:
+    with cpu.taken() as wait:
+        resolve_citations(answer, blocks, embed)
+    answer.waited_ms += wait.seconds * 1000
 
 
 def resolve_citations(answer: Answer, blocks: list[prompting.Block], embed: citations.Embed) -> None:

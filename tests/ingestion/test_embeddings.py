@@ -1,10 +1,12 @@
+import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
-from ingestion import embeddings
+from ingestion import embeddings, priority
 
 from ..conftest import ROOT
 
@@ -107,3 +109,23 @@ def test_a_cached_encoder_forgets_the_least_recently_used_texts_beyond_its_size(
     cached.encode(["ccc"])
     cached.encode(["a", "bb"])
     assert model.asked == ["a", "bb", "ccc", "bb"]
+
+
+def own_niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice values per thread are Linux's")
+
+
+@linux_only
+def test_lowering_one_threads_priority_leaves_the_process_alone():
+    before = own_niceness()
+    seen = []
+    thread = threading.Thread(target=lambda: (priority.lower_this_thread(3), seen.append(own_niceness())))
+    thread.start()
+    thread.join()
+    assert seen == [min(19, before + 3)]
+    assert own_niceness() == before
+    priority.lower_this_thread(0)  # 0 changes nothing
+    assert own_niceness() == before

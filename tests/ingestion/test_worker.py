@@ -150,3 +150,11 @@ def test_a_document_deleted_while_it_is_being_embedded_is_gone_and_the_worker_ca
     # The index holds the following document's passages and nothing of the deleted one.
     assert indexing.store_for(corpus.pk).meta()["count"] == following.chunks_total
     assert celery_worker.is_alive()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice values per thread are Linux's")
+def test_the_workers_pool_processes_run_at_a_lower_cpu_priority_than_the_web(celery_worker, settings):
+    children = psutil.Process(celery_worker.process.pid).children()
+    assert children, "the worker has no pool process"
+    for child in children:
+        assert child.nice() == min(19, psutil.Process().nice() + settings.WORKER_NICENESS)
