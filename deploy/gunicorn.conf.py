@@ -24,11 +24,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 
 def post_worker_init(worker):
     # Otherwise the first questions after a start all load the model at once, and wait seconds for it.
-    from django.conf import settings
-
     from ingestion import embeddings, indexing
 
     try:
-        indexing.encoder_for(embeddings.model_name(settings.EMBEDDING_MODEL))
+        indexing.load_default_encoder()
     except embeddings.EncoderUnavailable as exc:
         worker.log.warning("%s; it is loaded again on the first question", exc)

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from . import embeddings
 from .index import IndexStore
 from .keywords import KeywordIndex
-from .models import Chunk, Corpus, Document
+from .models import Chunk, Corpus, Document, default_embedding_model
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ def encoder_for(model_name: str) -> embeddings.Encoder:
         batch_size=settings.EMBEDDING_BATCH_SIZE,
         cache_dir=settings.DATA_DIR / "models",
     )
+
+
+def load_default_encoder() -> embeddings.Encoder:
+    """Loads the configured model as a process starts, so that its first document or question does not wait."""
+    return encoder_for(default_embedding_model())
 
 
 def corpus_dir(corpus_id: int) -> Path:

@@ -12,7 +12,7 @@ from django.db import connection
 
 from config import logs
 
-from . import embeddings, indexing, pipeline, priority, reembedding, services
+from . import indexing, pipeline, priority, reembedding, services
 from .models import Corpus
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def load_embedding_model(**kwargs) -> None:
     # that holds torch's threads hang (see shared FACTS.md).
     priority.lower_this_thread(settings.WORKER_NICENESS)
     try:
-        indexing.encoder_for(embeddings.model_name(settings.EMBEDDING_MODEL))
+        indexing.load_default_encoder()
     except Exception:
         log.exception("could not load the embedding model; documents will fail until it loads")
 

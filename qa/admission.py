@@ -20,7 +20,6 @@ class Wait:
 
 class Slots:
     def __init__(self, count: int) -> None:
-        self.count = count
         self.semaphore = threading.BoundedSemaphore(count) if count > 0 else None
 
     @contextmanager

@@ -9,6 +9,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -135,10 +136,8 @@ def answer_question(question: str, corpora: list[Corpus], *, user=None, base_url
 
 
 def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, base_url: str) -> Iterator[Event]:
-    cpu = admission.slots(settings.ANSWER_CPU_SLOTS)
-    with cpu.taken() as wait:
+    with cpu_turn(answer):
         found = retrieve(answer.question, corpora)
-    answer.waited_ms = wait.seconds * 1000
     answer.retrieval_ms = found.seconds * 1000
     blocks = make_blocks(found.passages, base_url)
     if not blocks:
@@ -152,12 +151,11 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
         answer.model = corpora[0].embedding_model
         save_sources(answer, found.passages, blocks)
         yield Event("sources", payloads.sources_data(answer))
-        with cpu.taken() as wait:
+        with cpu_turn(answer):
             text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
             answer.first_token_ms = elapsed_ms(started)
             answer.text = text
             resolve_citations(answer, blocks, embed)
-        answer.waited_ms += wait.seconds * 1000
         if text:
             yield Event("token", {"text": text})
         finish(answer, started, status=Answer.Status.COMPLETE, message="" if text else NO_SENTENCE)
@@ -199,7 +197,8 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
                 answer.finish_reason = piece.finish_reason
     except llm.LLMError as exc:
         answer.text = "".join(pieces).strip()
-        resolve_citations_in_turn(answer, prompt.blocks, embed, cpu)
+        with cpu_turn(answer):
+            resolve_citations(answer, prompt.blocks, embed)
         if answer.text:
             finish(answer, started, status=Answer.Status.INCOMPLETE, message=exc.message + INCOMPLETE)
         else:
@@ -207,7 +206,8 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
         yield Event("done", payloads.answer_data(answer))
         return
     answer.text = "".join(pieces).strip()
-    resolve_citations_in_turn(answer, prompt.blocks, embed, cpu)
+    with cpu_turn(answer):
+        resolve_citations(answer, prompt.blocks, embed)
     if answer.finish_reason == "length":
         finish(answer, started, status=Answer.Status.INCOMPLETE, message=LENGTH_LIMIT)
     else:
@@ -272,12 +272,12 @@ def save_sources(answer: Answer, passages: list[Passage], blocks: list[prompting
     )
 
 
-def resolve_citations_in_turn(
-    answer: Answer, blocks: list[prompting.Block], embed: citations.Embed, cpu: admission.Slots
-) -> None:
-    with cpu.taken() as wait:
-        resolve_citations(answer, blocks, embed)
-    answer.waited_ms += wait.seconds * 1000
+@contextmanager
+def cpu_turn(answer: Answer) -> Iterator[None]:
+    """Runs the block in one of the process' turns on the CPU, adding the wait for it to the answer's."""
+    with admission.slots(settings.ANSWER_CPU_SLOTS).taken() as wait:
+        answer.waited_ms = (answer.waited_ms or 0.0) + wait.seconds * 1000
+        yield
 
 
 def resolve_citations(answer: Answer, blocks: list[prompting.Block], embed: citations.Embed) -> None:
