@@ -34,10 +34,15 @@ SSE_EVENT = {
 )  # fmt: skip
 def ask(request: HttpRequest, body: AskIn) -> Status:
     form = ask_form(body.question, body.corpora, user=request.user)
-    if refused := form.refusal(request.user):
+    if refused := form.refusal():
         return Status(refused.status, {"detail": refused.message, "fields": refused.fields})
     base_url = request.build_absolute_uri("/")
-    answer = services.ask(form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url)
+    try:
+        answer = services.ask(
+            form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url
+        )
+    except services.AskLimitReached as exc:
+        return Status(429, {"detail": str(exc), "fields": {}})
     return Status(200, payloads.answer_data(answer))
 
 
@@ -59,13 +64,14 @@ def ask(request: HttpRequest, body: AskIn) -> Status:
 )  # fmt: skip
 def ask_stream(request: HttpRequest, body: AskIn):
     form = ask_form(body.question, body.corpora, user=request.user)
-    if refused := form.refusal(request.user):
+    if refused := form.refusal():
         return Status(refused.status, {"detail": refused.message, "fields": refused.fields})
-    base_url = request.build_absolute_uri("/")
-    events = services.answer_question(
-        form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url
-    )
-    return event_stream(events)
+    corpora = form.chosen_corpora()
+    try:
+        answer = services.start_answer(form.cleaned_data["question"], corpora, user=request.user)
+    except services.AskLimitReached as exc:
+        return Status(429, {"detail": str(exc), "fields": {}})
+    return event_stream(services.answer_events(answer, corpora, base_url=request.build_absolute_uri("/")))
 
 
 @router.get(

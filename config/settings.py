@@ -184,6 +184,8 @@ REEMBED_KEEP_OLD_SECONDS = env_int("REEMBED_KEEP_OLD_SECONDS", 600)
 # Chunking, in the embedder's own tokens; capped at what the model reads.
 CHUNK_TOKENS = env_int("CHUNK_TOKENS", 200)
 CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 30)
+# And in characters: text without spaces is one token to the tokenizer, however long.
+CHUNK_MAX_CHARS = env_int("CHUNK_MAX_CHARS", 2000)
 
 # Ingestion
 INGEST_PAGE_BATCH = env_int("INGEST_PAGE_BATCH", 16)

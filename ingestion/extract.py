@@ -26,6 +26,9 @@ UNKNOWN_ENCODING = (
 
 # Keep tabs and line breaks; drop other control characters (NUL bytes break PostgreSQL text).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+BLANK_LINES = re.compile(r"\n{3,}")
+# Longer titles (a PDF's /Title can hold a whole abstract) are cut, with an ellipsis, wherever they are kept or shown.
+TITLE_MAX_CHARS = 200
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
 
 
@@ -52,7 +55,24 @@ def clean_text(text: str) -> str:
     return CONTROL_CHARS.sub("", text)
 
 
+def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
+    """The text on one line, cut at a word near `limit` characters with an ellipsis when it is longer."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
 def read_metadata(path: Path, file_type: str) -> Metadata:
+    metadata = read_raw_metadata(path, file_type)
+    return Metadata(title=shorten(metadata.title), date=metadata.date, page_count=metadata.page_count)
+
+
+def read_raw_metadata(path: Path, file_type: str) -> Metadata:
     if file_type == filetypes.PDF:
         return read_pdf_metadata(path)
     if file_type == filetypes.DOCX:
@@ -198,7 +218,7 @@ def html_to_text(html: str) -> str:
     # inscriptis lays out block elements on their own lines and skips scripts and styles.
     text = get_text(html)
     lines = [line.strip() for line in text.splitlines()]
-    return clean_text(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
+    return clean_text(BLANK_LINES.sub("\n\n", "\n".join(lines)).strip())
 
 
 def read_html_metadata(html: str) -> Metadata:
@@ -227,5 +247,16 @@ def parse_iso_date(value: str) -> datetime.date | None:
 
 
 def markdown_title(text: str) -> str:
-    match = re.search(r"^# +(.+?)\s*#*\s*$", text[:10000], re.MULTILINE)
-    return clean_text(match.group(1).strip()) if match else ""
+    """The first level-1 ATX heading ("# Title", "# Title #") in the first 10,000 characters, or ""."""
+    # Line by line rather than one pattern: "^# +(.+?)\s*#*\s*$" is cubic on a long run of spaces.
+    for line in text[:10000].splitlines():
+        if not line.startswith(("# ", "#\t")):
+            continue
+        title = line[2:].strip()
+        without_closing = title.rstrip("#")
+        # A closing run of "#" counts only after a space: "# C#" is titled "C#".
+        if without_closing != title and (not without_closing or without_closing[-1] in " \t"):
+            title = without_closing.strip()
+        if title:
+            return clean_text(title)
+    return ""

@@ -21,10 +21,11 @@ SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown or plain text"
 EMPTY = "an empty file"
 SNIFF_BYTES = 64 * 1024
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
-HTML_START = re.compile(
-    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title)\b",
-    re.IGNORECASE | re.DOTALL,
-)
+TEXT_SUFFIXES = {".txt", ".text"}
+# What an HTML page opens with once its XML declaration and comments are skipped (html_starts_at does
+# that in a loop: a pattern with a repeated comment group backtracks exponentially on unclosed comments).
+HTML_TAG = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title)\b", re.IGNORECASE)
+WHITESPACE = re.compile(rb"\s*")
 MARKDOWN_HEADING = re.compile(r"^#{1,6} \S", re.MULTILINE)
 NAMED_FORMATS = {".pdf": (PDF, "a PDF"), ".docx": (DOCX, "a Word document")}
 ZIP_FORMATS = {
@@ -71,7 +72,7 @@ def detect_from_content(path: Path, head: bytes, filename: str) -> Detection:
     if head.startswith(b"PK\x03\x04"):
         return detect_zip(path)
     if looks_like_text(head):
-        if HTML_START.match(head.lstrip(b"\xef\xbb\xbf")):
+        if starts_like_html(head):
             return Detection(HTML, "an HTML page")
         if is_markdown(head, filename):
             return Detection(MARKDOWN, "a Markdown file")
@@ -104,9 +105,29 @@ def looks_like_text(head: bytes) -> bool:
     return controls <= len(sample) * 0.01
 
 
+def starts_like_html(head: bytes) -> bool:
+    """Whether the bytes open with an HTML tag, after a byte order mark, an XML declaration and comments."""
+    position = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    position = WHITESPACE.match(head, position).end()
+    if head.startswith(b"<?xml", position):
+        end = head.find(b">", position)
+        if end < 0:
+            return False
+        position = WHITESPACE.match(head, end + 1).end()
+    while head.startswith(b"<!--", position):
+        end = head.find(b"-->", position + 4)
+        if end < 0:
+            return False
+        position = WHITESPACE.match(head, end + 3).end()
+    return HTML_TAG.match(head, position) is not None
+
+
 def is_markdown(head: bytes, filename: str) -> bool:
-    if Path(filename).suffix.lower() in MARKDOWN_SUFFIXES:
+    suffix = Path(filename).suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
         return True
+    if suffix in TEXT_SUFFIXES:
+        return False  # a .txt that happens to start with "# " is still what its owner called it
     return bool(MARKDOWN_HEADING.search(head.decode("utf-8", errors="replace")))
 
 

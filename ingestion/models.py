@@ -3,7 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from . import embeddings, filetypes
+from . import embeddings, extract, filetypes
 
 
 def default_embedding_model() -> str:
@@ -154,7 +154,8 @@ class Document(models.Model):
 
     @property
     def display_title(self) -> str:
-        return self.title or self.original_name
+        # Names and staff-edited titles may be longer than a page can show.
+        return extract.shorten(self.title or self.original_name)
 
     @property
     def is_active(self) -> bool:

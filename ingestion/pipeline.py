@@ -198,13 +198,14 @@ def index_lock(store: IndexStore, document: Document) -> Iterator[None]:
 
 def make_chunker(encoder: Encoder) -> Chunker:
     max_tokens = min(settings.CHUNK_TOKENS, encoder.max_tokens)
-    return chunker_for(encoder, max_tokens, min(settings.CHUNK_OVERLAP_TOKENS, max_tokens // 2))
+    overlap_tokens = min(settings.CHUNK_OVERLAP_TOKENS, max_tokens // 2)
+    return chunker_for(encoder, max_tokens, overlap_tokens, settings.CHUNK_MAX_CHARS)
 
 
 @functools.cache
-def chunker_for(encoder: Encoder, max_tokens: int, overlap_tokens: int) -> Chunker:
+def chunker_for(encoder: Encoder, max_tokens: int, overlap_tokens: int, max_chars: int) -> Chunker:
     # Built once per process: it copies the tokenizer and sets up two splitters.
-    return Chunker(encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=overlap_tokens)
+    return Chunker(encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=overlap_tokens, max_chars=max_chars)
 
 
 def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline: float) -> str:

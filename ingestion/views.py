@@ -14,6 +14,7 @@ from .forms import CorpusForm, MemberForm, UploadForm
 from .models import Corpus, Document, Membership
 
 CHUNKS_SHOWN = 200
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @login_required
@@ -178,7 +179,7 @@ def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
     uploading, so a duplicate is not sent at all."""
     corpus = uploadable_corpus(request, slug)
     digest = request.GET.get("sha256", "").lower()
-    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+    if not SHA256.fullmatch(digest):
         return JsonResponse({"error": "sha256 must be 64 hexadecimal digits."}, status=400)
     document = services.find_copy(corpus, digest)
     if document is None:
@@ -191,11 +192,19 @@ def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
 def corpus_status(request: HttpRequest, slug: str) -> JsonResponse:
     """Rendered rows of the documents the page is watching (?ids=1,2), for it to swap in while it polls."""
     corpus = access.readable_corpus(request.user, slug)
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdecimal()]
-    documents = corpus.documents.filter(pk__in=ids[:500])
+    ids = [number for part in request.GET.get("ids", "").split(",")[:500] if (number := parse_id(part))]
+    documents = corpus.documents.filter(pk__in=ids)
     role = access.role_in(request.user, corpus)
     rows = {document.pk: render_row(request, document, role) for document in documents}
     return JsonResponse({"rows": rows, "active": any(document.is_active for document in documents)})
+
+
+def parse_id(text: str) -> int | None:
+    """A row id from a query string, or None: a number the database could not hold is no id at all."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
 
 
 def render_row(request: HttpRequest, document: Document, role: str | None = None) -> str:
@@ -209,7 +218,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
     # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to
     # (on its page, for a PDF).
-    cited_id = int(request.GET["passage"]) if request.GET.get("passage", "").isdecimal() else None
+    cited_id = parse_id(request.GET.get("passage", ""))
     cited = next((chunk for chunk in chunks if chunk.pk == cited_id), None)
     if cited_id and cited is None:
         cited = document.chunks.defer("vector").filter(pk=cited_id).first()

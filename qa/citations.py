@@ -6,23 +6,35 @@ in the prompt; anything else is dropped and counted. The claim a reference suppo
 sentence around it, or, for a reference on a line of its own, the sentences before it.
 """
 
+import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from sentencex import segment
 
 NUMBERS = r"#?\d+(?:\s*(?:,|;|&|and|-|–)\s*#?\d+)*"
-BRACKETED = re.compile(rf"\[\s*(?:sources?\s*:?\s*)?({NUMBERS})\s*\]", re.IGNORECASE)
+# "source: 1", "source 1", "source:1". Never "\s*:?\s*": two runs of spaces that can trade characters
+# make a search quadratic in a run of spaces.
+LABEL = r"sources?\s*(?::\s*)?"
+BRACKETED = re.compile(rf"\[\s*(?:{LABEL})?({NUMBERS})\s*\]", re.IGNORECASE)
 # In parentheses only with the word: "(1999)" is a year, "(source: 2)" a citation.
-PARENTHESIZED = re.compile(rf"\(\s*sources?\s*:?\s*({NUMBERS})\s*\)", re.IGNORECASE)
-BARE = re.compile(rf"\bsources?\s*:?\s*({NUMBERS})\b", re.IGNORECASE)
+PARENTHESIZED = re.compile(rf"\(\s*{LABEL}({NUMBERS})\s*\)", re.IGNORECASE)
+BARE = re.compile(rf"\b{LABEL}({NUMBERS})\b", re.IGNORECASE)
 ECHOED_URL = re.compile(r"\burl:\s*(\S+)", re.IGNORECASE)
-ECHOED_TITLE = re.compile(r"\btitle:\s*([^\n]+?)(?=\s+(?:date|url|source):|\n|$)", re.IGNORECASE)
+# An echoed title runs to the end of its line or to the next echoed label (see echoed_titles).
+TITLE_LABEL = re.compile(r"\btitle:", re.IGNORECASE)
+NEXT_LABEL = re.compile(r"\s(?:date|url|source):", re.IGNORECASE)
+WHITESPACE = re.compile(r"\s*")
+# Between the numbers of one reference, once its spaces are single.
+SEPARATOR = re.compile(r" ?(?:,|;|&|and) ?")
+DIGITS = re.compile(r"\d+")
+NOT_A_MARKER = re.compile(r"[^\s\[\]\d,;()]")
 TRAILING_PUNCTUATION = ".,;:)]}>'\""
 WORD = re.compile(r"\w+")
-SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
+# From the start of a run of spaces only: tried inside the run, the search is quadratic in its length.
+SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<!\s)\s+([.,;:!?])")
 STOPWORDS = frozenset(
     [
         "a",
@@ -158,13 +170,50 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def expand_numbers(group: str) -> list[int]:
     numbers: list[int] = []
-    for part in re.split(r"\s*(?:,|;|&|and)\s*", group):
-        bounds = [int(n) for n in re.findall(r"\d+", part)]
+    # One space at most between parts, so that splitting around a separator stays linear.
+    for part in SEPARATOR.split(" ".join(group.split())):
+        # No source has a seven-digit number, and int() refuses a string of more than 4,300 digits.
+        bounds = [int(n) for n in DIGITS.findall(part) if len(n) <= 6]
         if len(bounds) == 2 and bounds[0] < bounds[1] <= bounds[0] + 20:  # "1-3"
             numbers.extend(range(bounds[0], bounds[1] + 1))
         else:
             numbers.extend(bounds)
     return numbers
+
+
+class TakenSpans:
+    """Spans of the answer already read as references; none of them overlap."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int]] = []  # sorted by start
+
+    def is_free(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self.spans, (start, start))
+        before_ends = index == 0 or self.spans[index - 1][1] <= start
+        after_starts = index == len(self.spans) or self.spans[index][0] >= end
+        return before_ends and after_starts
+
+    def add(self, spans: list[tuple[int, int]]) -> None:
+        # All of one pattern's matches at once: inserting them one by one is quadratic.
+        self.spans = sorted(self.spans + spans)
+
+
+def echoed_titles(answer: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, title) of each "title: ..." the model echoed from a block's metadata.
+
+    The title runs to the end of its line, or to the next "date:", "url:" or "source:" on it."""
+    position = 0
+    while label := TITLE_LABEL.search(answer, position):
+        value_start = WHITESPACE.match(answer, label.end()).end()
+        if value_start >= len(answer):
+            return
+        line_end = answer.find("\n", value_start)
+        line_end = len(answer) if line_end < 0 else line_end
+        cut = NEXT_LABEL.search(answer, value_start, line_end)
+        value = answer[value_start : cut.start() if cut else line_end].rstrip()
+        end = value_start + max(len(value), 1)
+        yield label.start(), end, answer[value_start:end]
+        position = end
 
 
 def find_references(answer: str, urls: dict[str, int], titles: dict[str, int]) -> tuple[list[Reference], list[str]]:
@@ -175,26 +224,24 @@ def find_references(answer: str, urls: dict[str, int], titles: dict[str, int]) -
     """
     references: list[Reference] = []
     unknown: list[str] = []
-    taken: list[tuple[int, int]] = []
-
-    def is_free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e in taken)
-
+    taken = TakenSpans()
+    # One pattern's matches never overlap each other, so each is checked against the earlier patterns' only.
     for pattern in (BRACKETED, PARENTHESIZED, BARE):
-        for match in pattern.finditer(answer):
-            if is_free(*match.span()):
-                taken.append(match.span())
-                for number in expand_numbers(match.group(1)):
-                    references.append(Reference(number, match.start(), match.end(), "number"))
-    for pattern, table in ((ECHOED_URL, urls), (ECHOED_TITLE, titles)):
-        for match in pattern.finditer(answer):
-            value = match.group(1).strip().rstrip(TRAILING_PUNCTUATION)
+        found = [match for match in pattern.finditer(answer) if taken.is_free(*match.span())]
+        for match in found:
+            for number in expand_numbers(match.group(1)):
+                references.append(Reference(number, match.start(), match.end(), "number"))
+        taken.add([match.span() for match in found])
+    urls_found = [(m.start(), m.end(), m.group(1)) for m in ECHOED_URL.finditer(answer)]
+    for echoed, table in ((urls_found, urls), (list(echoed_titles(answer)), titles)):
+        for start, end, written in echoed:
+            value = written.strip().rstrip(TRAILING_PUNCTUATION)
             source = table.get(value) or table.get(value.lower())
             if source is None:
-                unknown.append(match.group(0))
-            elif is_free(*match.span()):
-                references.append(Reference(source, match.start(), match.end(), "metadata"))
-            taken.append(match.span())
+                unknown.append(answer[start:end])
+            elif taken.is_free(start, end):
+                references.append(Reference(source, start, end, "metadata"))
+        taken.add([(start, end) for start, end, _ in echoed])
     references.sort(key=lambda r: (r.start, r.source))
     return references, unknown
 
@@ -202,22 +249,27 @@ def find_references(answer: str, urls: dict[str, int], titles: dict[str, int]) -
 def claims_for(answer: str, references: list[Reference]) -> list[Claim]:
     """The claim each reference stands behind."""
     spans = sentence_spans(answer)
+    ends = [end for _, end in spans]
     in_sentence: dict[int, list[Reference]] = {}
     for reference in references:
-        in_sentence.setdefault(sentence_of(spans, reference.start), []).append(reference)
+        in_sentence.setdefault(sentence_of(ends, reference.start), []).append(reference)
     # Most models cite after the sentence ("Revenue rose. [1]"); some before ("[1] Revenue rose.").
     # The segmenter keeps a marker with the sentence before it, so in the second style a marker
     # that ends a sentence leads the next one.
-    leads = bool(spans) and any(not answer[spans[0][0] : r.start].strip() for r in in_sentence.get(0, []))
+    leads = bool(spans) and any(r.start <= first_visible(answer, *spans[0]) for r in in_sentence.get(0, []))
     by_sentence: dict[int, list[Reference]] = {}
     for index, refs in in_sentence.items():
         start, end = spans[index]
+        # Worked out once per sentence: per reference, a sentence full of markers would be quadratic.
+        visible_start = first_visible(answer, start, end)
+        last_word = last_unmarked(answer, start, end)
+        says_something = has_words(strip_markers(answer, start, end, refs))
         for reference in refs:
-            opens = not answer[start : reference.start].strip()
-            closes = not re.sub(r"[\s\[\]\d,;()]", "", answer[reference.end : end])
+            opens = reference.start <= visible_start
+            closes = reference.end > last_word
             if leads and closes and not opens and index + 1 < len(spans):
                 target = index + 1
-            elif not leads and opens and index > 0 and has_words(strip_markers(answer, start, end, refs)):
+            elif not leads and opens and index > 0 and says_something:
                 # "Revenue rose. [1] Costs fell.": the marker belongs to the sentence before.
                 target = index - 1
             else:
@@ -230,7 +282,7 @@ def claims_for(answer: str, references: list[Reference]) -> list[Claim]:
         text = strip_markers(answer, start, end, in_sentence.get(index, []))
         if not has_words(text):
             # A line such as "Source: 1, 3" stands behind the sentences since the last citation.
-            earlier = [i for i in range(last_cited + 1, index)]
+            earlier = range(last_cited + 1, index)
             if earlier:
                 start = spans[earlier[0]][0]
                 text = " ".join(strip_markers(answer, *spans[i], in_sentence.get(i, [])) for i in earlier)
@@ -240,21 +292,33 @@ def claims_for(answer: str, references: list[Reference]) -> list[Claim]:
     return claims
 
 
-def sentence_of(spans: list[tuple[int, int]], position: int) -> int:
-    for index, (_, end) in enumerate(spans):
-        if position < end:
-            return index
-    return len(spans) - 1
+def sentence_of(ends: list[int], position: int) -> int:
+    """The index of the sentence (given by its end offsets) that holds position, else the last one."""
+    return min(bisect.bisect_right(ends, position), len(ends) - 1)
+
+
+def first_visible(answer: str, start: int, end: int) -> int:
+    """Where answer[start:end] has its first character that is not whitespace (end if none)."""
+    text = answer[start:end]
+    return start + len(text) - len(text.lstrip())
+
+
+def last_unmarked(answer: str, start: int, end: int) -> int:
+    """The offset of the last character in answer[start:end] that cannot be part of a marker, or -1."""
+    match = NOT_A_MARKER.search(answer[start:end][::-1])
+    return end - 1 - match.start() if match else -1
 
 
 def strip_markers(answer: str, start: int, end: int, references: list[Reference]) -> str:
-    text = answer[start:end]
-    for reference in sorted({(r.start, r.end) for r in references}, reverse=True):
-        s, e = max(reference[0], start) - start, min(reference[1], end) - start
-        if s < e:
-            text = text[:s] + " " + text[e:]
+    pieces, position = [], start
+    for marker_start, marker_end in sorted({(r.start, r.end) for r in references}):
+        marker_start, marker_end = max(marker_start, position), min(marker_end, end)
+        if marker_start < marker_end:
+            pieces += [answer[position:marker_start], " "]
+            position = marker_end
+    pieces.append(answer[position:end])
     # "California [1]." leaves "California ." behind.
-    return SPACE_BEFORE_PUNCTUATION.sub(r"\1", text).strip()
+    return SPACE_BEFORE_PUNCTUATION.sub(r"\1", "".join(pieces)).strip()
 
 
 # What is left of a line like "Source: date: 2024-03-01 url: ..." once its reference is taken out.

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ARTICLES = re.compile(r"\b(a|an|the)\b")
+
 
 @dataclass(frozen=True)
 class Question:
@@ -77,7 +79,7 @@ def normalize(text: str) -> str:
     """Lowercase, no punctuation or articles, single spaces: SQuAD's answer normalization."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = "".join(ch for ch in text if ch not in string.punctuation)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    text = ARTICLES.sub(" ", text)
     return " ".join(text.split())
 
 

@@ -1,14 +1,26 @@
 from dataclasses import dataclass, field
 
 from django import forms
-from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from ingestion.models import Corpus
 
-from . import services
-
 MAX_QUESTION_CHARS = 2000
+
+
+def is_encodable(text: str) -> bool:
+    """Whether the text can be stored and sent on: a JSON body can carry a lone UTF-16 surrogate ("\\udc80")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def validate_encodable(text: str) -> None:
+    if not is_encodable(text):
+        raise ValidationError("The question contains characters that are not valid text. Type it again.")
 
 
 @dataclass(frozen=True)
@@ -19,7 +31,12 @@ class Refusal:
 
 
 class AskForm(forms.Form):
-    question = forms.CharField(max_length=MAX_QUESTION_CHARS, strip=True, widget=forms.Textarea(attrs={"rows": 3}))
+    question = forms.CharField(
+        max_length=MAX_QUESTION_CHARS,
+        strip=True,
+        validators=[validate_encodable],
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     # None chosen means every corpus the user may read.
     corpora = forms.ModelMultipleChoiceField(
         queryset=Corpus.objects.none(),
@@ -37,15 +54,12 @@ class AskForm(forms.Form):
     def chosen_corpora(self) -> list[Corpus]:
         return list(self.cleaned_data["corpora"] or self.fields["corpora"].queryset)
 
-    def refusal(self, user) -> Refusal | None:
-        """Why the question is not answered (the form is invalid, or the user asked too many questions),
-        or None when it may be. Every ask endpoint, page or API, asks this."""
+    def refusal(self) -> Refusal | None:
+        """Why the question cannot be asked, or None when it can. Every ask endpoint, page or API, asks
+        this; the per-user limit is applied as the answer is stored (services.start_answer)."""
         if not self.is_valid():
             errors = {name: [str(e) for e in messages] for name, messages in self.errors.items()}
             return Refusal(400, "The question could not be asked.", errors)
-        if services.over_ask_limit(user):
-            limit = settings.ASK_LIMIT_PER_MINUTE
-            return Refusal(429, f"You have asked {limit} questions in the last minute. Wait a moment and ask again.")
         return None
 
 
@@ -53,7 +67,8 @@ def ask_form(question: str, corpora: list[str], *, user) -> AskForm:
     """The ask form filled from plain values (a JSON body), so they are checked as the page's are."""
     data = QueryDict(mutable=True)
     data["question"] = question
-    data.setlist("corpora", corpora)
+    # A slug that is not valid text names no corpus; as "?" it is refused as an unknown choice, not by the database.
+    data.setlist("corpora", [slug.encode("utf-8", "replace").decode() for slug in corpora])
     return AskForm(data=data, user=user)
 
 

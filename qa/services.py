@@ -1,8 +1,9 @@
 """Answering a question: retrieve, pack the prompt, stream the answer, resolve and verify citations.
 
-answer_question yields events as the answer is made, for the streaming endpoint; ask runs
-it to the end. Whatever fails (the LLM server above all), the user gets the passages and a
-plain message, and the stored Answer says what happened.
+start_answer stores the question (within the user's limit); answer_events then yields events as
+the answer is made, for the streaming endpoints; ask does both and runs to the end. Whatever fails
+(the LLM server above all), the user gets the passages and a plain message, and the stored Answer
+says what happened.
 """
 
 import functools
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # 20,000 sentences of a 384-d model: 30 MB per web process.
 SENTENCES_REMEMBERED = 20_000
+# An answer is cut here even if the LLM server ignores its token limit (LLM_MAX_NEW_TOKENS is far less).
+ANSWER_MAX_CHARS = 20_000
 
 NO_PASSAGES = "Nothing in the selected documents matches this question closely enough to answer it."
 NO_ROOM = "The passages found are longer than the answer service accepts, so it was not asked."
@@ -99,25 +104,54 @@ def make_blocks(passages: list[Passage], base_url: str) -> list[prompting.Block]
     return blocks
 
 
+class AskLimitReached(Exception):
+    """The user has asked ASK_LIMIT_PER_MINUTE questions in the last minute; the message is meant for them."""
+
+
 def ask(question: str, corpora: list[Corpus], *, user=None, base_url: str = "") -> Answer:
-    """Answers a question to the end and returns the stored Answer."""
-    answer_id = None
-    for event in answer_question(question, corpora, user=user, base_url=base_url):
-        answer_id = event.data.get("answer_id", answer_id)
-    return Answer.objects.get(pk=answer_id)
+    """Answers a question to the end and returns the stored Answer; raises AskLimitReached."""
+    answer = start_answer(question, corpora, user=user)
+    for _ in answer_events(answer, corpora, base_url=base_url):
+        pass
+    return Answer.objects.get(pk=answer.pk)
 
 
 def answer_question(question: str, corpora: list[Corpus], *, user=None, base_url: str = "") -> Iterator[Event]:
+    """Starts an answer and yields its events; raises AskLimitReached when first iterated."""
+    yield from answer_events(start_answer(question, corpora, user=user), corpora, base_url=base_url)
+
+
+def start_answer(question: str, corpora: list[Corpus], *, user=None) -> Answer:
+    """Stores a new answer to be made, or raises AskLimitReached.
+
+    Counting the user's answers of the last minute and adding this one happen under one lock on the
+    user's row, so parallel questions cannot all pass the limit before any of them is stored."""
+    chosen = backend()
+    limit = settings.ASK_LIMIT_PER_MINUTE
+    with transaction.atomic():
+        if user is not None and limit:
+            # PostgreSQL: one asker at a time per user. SQLite: transactions begin IMMEDIATE, one writer at a time.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+            since = timezone.now() - timedelta(minutes=1)
+            if Answer.objects.filter(asked_by=user, created_at__gte=since).count() >= limit:
+                raise AskLimitReached(
+                    f"You have asked {limit} questions in the last minute. Wait a moment and ask again."
+                )
+        answer = Answer.objects.create(
+            question=question,
+            asked_by=user,
+            mode=Answer.Mode.EXTRACTED if chosen is None else Answer.Mode.GENERATED,
+            backend=chosen.name if chosen else "extractive",
+        )
+        answer.corpora.set(corpora)
+    return answer
+
+
+def answer_events(answer: Answer, corpora: list[Corpus], *, base_url: str = "") -> Iterator[Event]:
+    """Makes a started answer, yielding its sources, its text as it comes, then the whole answer."""
     started = time.perf_counter()
     base_url = base_url or settings.SITE_URL
     chosen = backend()
-    answer = Answer.objects.create(
-        question=question,
-        asked_by=user,
-        mode=Answer.Mode.EXTRACTED if chosen is None else Answer.Mode.GENERATED,
-        backend=chosen.name if chosen else "extractive",
-    )
-    answer.corpora.set(corpora)
     try:
         yield from run(answer, chosen, corpora, started, base_url)
     except GeneratorExit:
@@ -185,16 +219,22 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
     yield Event("sources", payloads.sources_data(answer))
 
     pieces: list[str] = []
+    length = 0
     try:
         for piece in chosen.stream(prompt.system, prompt.user):
             if piece.text:
                 if not pieces:
                     answer.first_token_ms = elapsed_ms(started)
-                pieces.append(piece.text)
+                text = piece.text[: ANSWER_MAX_CHARS - length]
+                pieces.append(text)
+                length += len(text)
                 answer.text = "".join(pieces)  # kept current, for a reader who leaves mid-answer
-                yield Event("token", {"text": piece.text})
+                yield Event("token", {"text": text})
             if piece.finish_reason:
                 answer.finish_reason = piece.finish_reason
+            if length >= ANSWER_MAX_CHARS:
+                answer.finish_reason = "length"
+                break
     except llm.LLMError as exc:
         answer.text = "".join(pieces).strip()
         with cpu_turn(answer):
@@ -213,16 +253,6 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
     else:
         finish(answer, started, status=Answer.Status.COMPLETE)
     yield Event("done", payloads.answer_data(answer))
-
-
-def over_ask_limit(user) -> bool:
-    """Whether the user has asked ASK_LIMIT_PER_MINUTE questions in the last minute. Counted from the
-    stored answers, so the limit holds across web processes without a shared cache."""
-    limit = settings.ASK_LIMIT_PER_MINUTE
-    if not limit:
-        return False
-    since = timezone.now() - timedelta(minutes=1)
-    return Answer.objects.filter(asked_by=user, created_at__gte=since).count() >= limit
 
 
 def rate_answer(answer: Answer, rating: int | None) -> None:

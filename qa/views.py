@@ -20,6 +20,7 @@ from .streaming import event_stream
 HISTORY_PAGE_SIZE = 25
 # [1], [1, 3], [1-2]: the markers the model was asked to write (as static/js/ask.js reads them).
 MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]")
+NUMBER = re.compile(r"(\d+)")
 
 
 def read_form(request: HttpRequest) -> AskForm:
@@ -37,10 +38,14 @@ def read_form(request: HttpRequest) -> AskForm:
     return AskForm(data=request.POST, user=request.user)
 
 
-def refusal(request: HttpRequest, form: AskForm) -> JsonResponse | None:
-    if refused := form.refusal(request.user):
+def refusal(form: AskForm) -> JsonResponse | None:
+    if refused := form.refusal():
         return JsonResponse({"error": refused.message, "fields": refused.fields}, status=refused.status)
     return None
+
+
+def over_limit(exc: services.AskLimitReached) -> JsonResponse:
+    return JsonResponse({"error": str(exc), "fields": {}}, status=429)
 
 
 def base_url(request: HttpRequest) -> str:
@@ -58,11 +63,14 @@ def ask_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def ask_json(request: HttpRequest) -> HttpResponse:
     form = read_form(request)
-    if refused := refusal(request, form):
+    if refused := refusal(form):
         return refused
-    answer = services.ask(
-        form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
-    )
+    try:
+        answer = services.ask(
+            form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
+        )
+    except services.AskLimitReached as exc:
+        return over_limit(exc)
     return JsonResponse(payloads.answer_data(answer))
 
 
@@ -71,12 +79,15 @@ def ask_json(request: HttpRequest) -> HttpResponse:
 def ask_stream(request: HttpRequest) -> HttpResponse:
     """The answer as server-sent events: sources, then tokens as they come, then done with the citations."""
     form = read_form(request)
-    if refused := refusal(request, form):
+    if refused := refusal(form):
         return refused
-    events = services.answer_question(
-        form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
-    )
-    return event_stream(events)
+    corpora = form.chosen_corpora()
+    try:
+        # Stored before the stream starts, so that a question over the limit gets its 429 and no stream.
+        answer = services.start_answer(form.cleaned_data["question"], corpora, user=request.user)
+    except services.AskLimitReached as exc:
+        return over_limit(exc)
+    return event_stream(services.answer_events(answer, corpora, base_url=base_url(request)))
 
 
 @login_required
@@ -162,7 +173,7 @@ def linked_markers(text: str, sources: dict) -> list[dict]:
         pieces.append({"text": text[position : match.start()]})
         numbers = [
             {"text": part, "source": sources.get(int(part)) if part.isdecimal() else None}
-            for part in re.split(r"(\d+)", match.group(1))
+            for part in NUMBER.split(match.group(1))
             if part
         ]
         pieces.append({"marker": numbers})
