@@ -5,6 +5,7 @@ else, for a logged-in user or a token)."""
 
 from functools import wraps
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
@@ -13,9 +14,15 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
-from . import answers, documents, tokens
+from . import answers, documents, lockout, tokens
 
 UNAUTHENTICATED = "Send a valid API token as `Authorization: Bearer <token>` (make one at /account/tokens/), or log in."
+# Unknown keys are counted per address by django-axes, as wrong passwords are, under a name of their own.
+TOKEN_CREDENTIALS = {"username": "(API token)"}
+
+
+class TokensPaused(Exception):
+    """Too many unknown keys came from this address lately."""
 
 
 def signed_in(view):
@@ -38,10 +45,22 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str):
         user = tokens.user_for_key(token)
-        if user is not None:
-            # Everything after this (the access rules, the services) reads the user from the request.
-            request.user = user
+        if user is None:
+            count_unknown_token(request)
+            return None
+        # Everything after this (the access rules, the services) reads the user from the request.
+        request.user = user
         return user
+
+
+def count_unknown_token(request: HttpRequest) -> None:
+    """Logs and counts an unknown key; raises TokensPaused once the address has sent too many.
+
+    A valid key is never refused: keys cannot be guessed, so the count only slows down and records a
+    client that keeps trying."""
+    if AxesProxyHandler.is_locked(request, TOKEN_CREDENTIALS):
+        raise TokensPaused
+    AxesProxyHandler.user_login_failed(sender=TokenAuth, credentials=TOKEN_CREDENTIALS, request=request)
 
 
 api = NinjaAPI(
@@ -74,6 +93,11 @@ def unreadable(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
         f"send at most {settings.UPLOAD_MAX_FILES} files per upload."
     )
     return api.create_response(request, {"detail": detail}, status=400)
+
+
+@api.exception_handler(TokensPaused)
+def paused(request: HttpRequest, exc: TokensPaused) -> HttpResponse:
+    return api.create_response(request, {"detail": lockout.lockout_message("unknown API tokens")}, status=429)
 
 
 @api.exception_handler(AuthenticationError)

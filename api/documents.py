@@ -2,12 +2,12 @@
 `Corpus.objects.readable_by`, through ingestion.access, exactly as for the pages."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from ingestion import access, services
+from ingestion import access, downloads, services
 from ingestion.forms import UploadForm
 from ingestion.models import Corpus, Document
 
@@ -56,7 +56,7 @@ def document_data(request: HttpRequest, document: Document, role: str | None = N
         "created_at": document.created_at,
         "finished_at": document.finished_at,
         "status_url": request.build_absolute_uri(reverse("api:document", args=[document.pk])),
-        "file_url": request.build_absolute_uri(reverse("ingestion:document_file", args=[document.pk])),
+        "file_url": request.build_absolute_uri(reverse("api:document_file", args=[document.pk])),
         "page_url": request.build_absolute_uri(document.get_absolute_url()),
     }
 
@@ -110,7 +110,7 @@ def upload(request: HttpRequest, slug: str, files: File[list[UploadedFile]]) -> 
         raise PermissionDenied("Only the corpus' contributors and managers may upload.")
     form = UploadForm(data={}, files=request.FILES)
     if not form.is_valid():
-        return Status(400, {"detail": " ".join(str(e) for errors in form.errors.values() for e in errors)})
+        return Status(form.status, {"detail": " ".join(str(e) for errors in form.errors.values() for e in errors)})
     role = access.role_in(request.user, corpus)
     results = []
     for file in form.cleaned_data["files"]:
@@ -131,6 +131,25 @@ def upload(request: HttpRequest, slug: str, files: File[list[UploadedFile]]) -> 
 )  # fmt: skip
 def get_document(request: HttpRequest, pk: int) -> dict:
     return document_data(request, access.readable_document(request.user, pk))
+
+
+@router.get(
+    "/documents/{pk}/file", response=responses({404: Error}), url_name="document_file",
+    summary="The uploaded file itself (a PDF inline, anything else as a download)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file's bytes.",
+                "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
+)  # fmt: skip
+def get_document_file(request: HttpRequest, pk: int) -> HttpResponse:
+    return downloads.original_file(access.readable_document(request.user, pk))
 
 
 @router.get(

@@ -18,8 +18,8 @@ class ValidationErrors(Error):
 
 def responses(own: dict) -> dict:
     """An operation's documented responses: its own, and those any operation may give (a body that is not
-    JSON, no valid token, an input that does not fit the schema)."""
-    return {400: Error, 401: Error, 422: ValidationErrors} | own
+    JSON, no valid token, an input that does not fit the schema, too many unknown tokens from one address)."""
+    return {400: Error, 401: Error, 422: ValidationErrors, 429: Error} | own
 
 
 class FieldErrors(Error):

@@ -30,16 +30,23 @@ class UploadForm(forms.Form):
         files = self.cleaned_data["files"]
         if len(files) > settings.UPLOAD_MAX_FILES:
             raise forms.ValidationError(
-                f"You can upload at most {settings.UPLOAD_MAX_FILES} files at a time; you chose {len(files)}."
+                f"You can upload at most {settings.UPLOAD_MAX_FILES} files at a time; you chose {len(files)}.",
+                code="too_many",
             )
         limit = settings.UPLOAD_MAX_BYTES
         too_big = [f"{f.name} ({filesizeformat(f.size)})" for f in files if f.size > limit]
         if too_big:
             raise forms.ValidationError(
                 f"Files larger than {filesizeformat(limit)} are not accepted: {', '.join(too_big)}. "
-                "Nothing was uploaded."
+                "Nothing was uploaded.",
+                code="too_large",
             )
         return files
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the form's refusal: 413 when a file is too large."""
+        return 413 if self.has_error("files", code="too_large") else 400
 
 
 class CorpusForm(forms.ModelForm):

@@ -7,8 +7,9 @@ find the token; the form still checks each file's own size once the body is read
 import logging
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve, reverse
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 UPLOAD_VIEWS = {"ingestion:upload", "api:upload", "api:documents"}
 # Room for the multipart boundaries, headers and the CSRF token around the files.
 MULTIPART_OVERHEAD = 1024 * 1024
+UNREADABLE_BODY = (
+    "This upload could not be read: send the files as multipart/form-data, with a boundary and short part "
+    "headers (browsers and curl -F do). Nothing was uploaded."
+)
 
 
 class UploadSizeLimit:
@@ -30,21 +35,23 @@ class UploadSizeLimit:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and self.is_upload(request):
             if self.declared_size(request) > self.limit():
-                return self.refuse(request, self.too_large_message(), status=413)
+                return self.refuse(request, self.too_large_message(), status=413, title="Too large")
             try:
                 # Read the body here, where a full disk (Django spools large files to a temporary file)
                 # can be answered in words, rather than wherever the view first touches it.
                 request.FILES  # noqa: B018
             except OSError:
                 log.exception("an upload could not be received")
-                return self.refuse(request, STORAGE_FAILED, status=507)
+                return self.refuse(request, STORAGE_FAILED, status=507, title="Not stored")
             except SuspiciousOperation:
                 # Django's parser gives up on a body with too many files or fields.
                 message = (
                     f"This upload has too many files at once: send at most {settings.UPLOAD_MAX_FILES} at a time. "
                     "Nothing was uploaded."
                 )
-                return self.refuse(request, message, status=400)
+                return self.refuse(request, message, status=400, title="Too many files")
+            except (MultiPartParserError, BadRequest):
+                return self.refuse(request, UNREADABLE_BODY, status=400, title="Not read")
         return self.get_response(request)
 
     @staticmethod
@@ -71,12 +78,11 @@ class UploadSizeLimit:
             f"({filesizeformat(settings.UPLOAD_MAX_BYTES)} a file); nothing was uploaded."
         )
 
-    def refuse(self, request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    def refuse(self, request: HttpRequest, message: str, *, status: int, title: str) -> HttpResponse:
         if resolve(request.path_info).view_name.startswith("api:"):
             return JsonResponse({"detail": message}, status=status)
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"results": [], "error": message}, status=status)
         back = reverse("ingestion:corpus", kwargs=resolve(request.path_info).kwargs)
-        title = {413: "Too large", 507: "Not stored"}.get(status, "Too many files")
         context = {"message": message, "back": back, "title": title, "status": status}
         return render(request, "413.html", context, status=status)

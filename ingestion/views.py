@@ -4,12 +4,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from . import access, filetypes, services, tasks
+from . import access, downloads, filetypes, services, tasks
 from .forms import CorpusForm, MemberForm, UploadForm
 from .models import Corpus, Document, Membership
 
@@ -148,8 +148,8 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         if wants_json:
             problems = [str(e) for errors in form.errors.values() for e in errors]
-            return JsonResponse({"results": [], "error": " ".join(problems)}, status=400)
-        return render_corpus(request, corpus, form, status=400)
+            return JsonResponse({"results": [], "error": " ".join(problems)}, status=form.status)
+        return render_corpus(request, corpus, form, status=form.status)
     results = [store_upload(request, corpus, file) for file in form.cleaned_data["files"]]
     if wants_json:
         return JsonResponse({"results": results})
@@ -235,24 +235,8 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def document_file(request: HttpRequest, pk: int) -> FileResponse:
-    """The uploaded file itself. Only a PDF opens in the browser: an uploaded HTML page served from
-    our own address could run its scripts as the reader, so every other type is a download."""
-    document = access.readable_document(request.user, pk)
-    try:
-        handle = document.file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404("The file of this document is no longer stored.") from exc
-    is_pdf = document.file_type == filetypes.PDF
-    response = FileResponse(
-        handle,
-        as_attachment=not is_pdf,
-        filename=document.original_name,
-        content_type="application/pdf" if is_pdf else "application/octet-stream",
-    )
-    if not is_pdf:
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    """The uploaded file itself (the API's GET /documents/{id}/file serves it to tokens)."""
+    return downloads.original_file(access.readable_document(request.user, pk))
 
 
 @require_POST

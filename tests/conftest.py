@@ -13,10 +13,11 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from api import tokens
 from config.broker import LOCAL_REDIS, redis_answers, start_redis_server
 from config.celery import app as celery_app
 from ingestion import services
-from ingestion.models import Corpus, Document
+from ingestion.models import Corpus, Document, Membership
 
 from .documents import TOPIC_PAGES, make_pdf
 from .fake_llm import FakeLLM
@@ -227,3 +228,25 @@ def field_notes(corpus: Corpus, upload, five_page_pdf: Path) -> Corpus:
     document.refresh_from_db()
     assert document.status == Document.Status.READY, document.error
     return corpus
+
+
+@pytest.fixture
+def member(django_user_model):
+    return django_user_model.objects.create_user(username="mona", password="pw-for-tests-only")
+
+
+@pytest.fixture
+def api(client, member):
+    """A test client that sends the member's API token (and no session) with every request."""
+    _, key = tokens.create_token(member, "tests")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    client.user = member
+    return client
+
+
+@pytest.fixture
+def make_member():
+    def give(user, corpus, role: str = Membership.Role.MANAGER) -> None:
+        Membership.objects.update_or_create(corpus=corpus, user=user, defaults={"role": role})
+
+    return give

@@ -103,7 +103,7 @@ def test_a_file_over_the_size_limit_is_refused_and_nothing_is_stored(api, member
     make_member(member, corpus)
     settings.UPLOAD_MAX_BYTES = 10
     response = api.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": [named(b"x" * 11, "big.txt")]})
-    assert response.status_code == 400
+    assert response.status_code == 413  # as the README and the schema promise
     assert "larger than" in response.json()["detail"]
     assert corpus.documents.count() == 0
 

@@ -32,6 +32,7 @@ def test_the_openapi_schema_is_served_at_a_stable_url_to_a_token_or_a_logged_in_
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(live_server, django_user_model, settings,
                                                                           tmp_path):  # fmt: skip
     settings.ASK_LIMIT_PER_MINUTE = 0  # so that its questions are answered, not refused as too many
+    settings.AXES_FAILURE_LIMIT = 10_000  # its invalid-token checks expect 401, not the throttle (tested apart)
     user = django_user_model.objects.create_user(username="fuzzer", password="pw-for-tests-only")
     corpus = services.create_corpus(name="Fuzzed", manager=user)
     document = services.accept_upload(file=BytesIO(b"Some words."), name="words.txt", corpus=corpus).document

@@ -42,7 +42,7 @@ def test_a_duplicate_upload_in_json_says_so_and_has_no_row(staff_client, corpus,
 def test_a_file_over_the_limit_in_json_is_a_plain_error(staff_client, corpus, settings):
     settings.UPLOAD_MAX_BYTES = 10
     response = upload_json(staff_client, corpus, SimpleUploadedFile("big.txt", b"x" * 11))
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "larger than" in response.json()["error"]
     assert not Document.objects.exists()
 
