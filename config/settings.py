@@ -37,7 +37,8 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: debug pages show settings, paths and every URL to whoever can reach the server.
+DEBUG = env_bool("DEBUG", False)
 
 # Uploads, indexes, the local database and the local secret key all live here.
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -45,25 +46,29 @@ MEDIA_ROOT = DATA_DIR / "uploads"
 INDEX_DIR = DATA_DIR / "indexes"
 
 
+def make_data_dir() -> None:
+    # Its owner's alone: it holds the database (sessions, every passage), the uploads and the secret key.
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def read_secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
         return key
-    if not DEBUG:
-        raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
-    # Local runs only: a key generated once and kept out of the repository.
+    # Without one (a local run, or a host that forgot it): a random key made once and kept in DATA_DIR.
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        make_data_dir()
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
 SECRET_KEY = read_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 # With DEBUG off the app is served over HTTPS (behind a proxy that sets X-Forwarded-Proto): cookies
-# travel only over HTTPS and HSTS tells browsers to stay there.
+# travel only over HTTPS and HSTS tells browsers to stay there. `make run` sets HTTPS=0: it serves plain HTTP.
 HTTPS = env_bool("HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
@@ -124,13 +129,17 @@ def read_databases() -> dict:
     url = env_str("DATABASE_URL")
     if url and not url.startswith("sqlite"):
         return {"default": dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    make_data_dir()
+    name = dj_database_url.parse(url)["NAME"] if url else DATA_DIR / "db.sqlite3"
+    if name != ":memory:" and not Path(name).exists():
+        # Made private before SQLite makes it (its -wal and -shm files take the same mode).
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT, 0o600))
     # The web server and the worker write to the same file: WAL and a busy
     # timeout keep them from failing with "database is locked".
     return {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": dj_database_url.parse(url)["NAME"] if url else DATA_DIR / "db.sqlite3",
+            "NAME": name,
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import stat
 import subprocess
 import time
 import urllib.error
@@ -16,9 +17,13 @@ from config.broker import free_port
 from .conftest import ROOT
 
 
-def get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read().decode()
+def get(url: str, headers: dict | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 @pytest.mark.worker
@@ -52,6 +57,7 @@ def test_make_run_serves_the_app_and_ctrl_c_stops_everything(tmp_path, broker_ur
         assert "Log in" in page
         assert "username: admin" in output
         assert (tmp_path / "data" / "db.sqlite3").exists()
+        assert_safe_to_expose(f"http://127.0.0.1:{port}", tmp_path / "data")
         started = psutil.Process(process.pid).children(recursive=True)
         assert any("celery" in " ".join(child.cmdline()) for child in started)
     finally:
@@ -61,3 +67,21 @@ def test_make_run_serves_the_app_and_ctrl_c_stops_everything(tmp_path, broker_ur
         get(f"http://127.0.0.1:{port}/accounts/login/")
     psutil.wait_procs(started, timeout=30)
     assert not [child for child in started if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+
+
+def assert_safe_to_expose(site: str, data_dir) -> None:
+    """What an attacker who reached a `make run` found (issue 13): debug pages, and a world-readable data folder."""
+    status, page = get(f"{site}/no-such-page/")
+    assert status == 404
+    assert "URLconf" not in page
+    assert "accounts/login/" not in page
+    status, page = get(f"{site}/accounts/login/", headers={"Host": "evil.example"})
+    assert status == 400
+    assert "REDIS_URL" not in page
+    assert "DATA_DIR" not in page
+    status, script = get(f"{site}/static/js/corpus.js")
+    assert status == 200
+    assert "function" in script
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    for name in ("db.sqlite3", "secret_key"):
+        assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600, name
