@@ -211,6 +211,11 @@ CHUNK_MAX_CHARS = env_int("CHUNK_MAX_CHARS", 2000)
 
 # Ingestion
 INGEST_PAGE_BATCH = env_int("INGEST_PAGE_BATCH", 16)
+# Files are parsed in a child process of the worker with at most this much memory (address space, MB)
+# and within the document's time limit; a file that needs more fails with a plain message.
+PARSE_MEMORY_MB = env_int("PARSE_MEMORY_MB", 2048)
+# A Word file (a zip) whose members add up to more than this once unpacked is refused before it is read.
+PARSE_MAX_UNPACKED_MB = env_int("PARSE_MAX_UNPACKED_MB", 512)
 INGEST_TIME_LIMIT = env_int("INGEST_TIME_LIMIT", 3600)  # seconds per document
 # A document whose worker has not reported progress for this long is taken over.
 INGEST_STALE_AFTER = env_int("INGEST_STALE_AFTER", 300)

@@ -6,6 +6,7 @@ Every failure a user can cause becomes an ExtractionError whose message is meant
 import datetime
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,12 @@ ENCRYPTED = (
 )
 DAMAGED_PDF = "This PDF is damaged and could not be read. Try saving it again from the program that made it."
 DAMAGED_DOCX = "This Word document is damaged and could not be read. Try saving it again from Word."
+TOO_MUCH_UNPACKED = (
+    "This file unpacks to more than {size}, more than we read from one document; it may be a "
+    "compressed bomb. Save it without its largest pictures, or split it, and upload it again."
+)
+# A Word file is a zip: what its members add up to once unpacked, at most (the pipeline passes its setting).
+MAX_UNPACKED_BYTES = 512 * 1024**2
 UNKNOWN_ENCODING = (
     "The text in this file is in an encoding we could not recognise. Save it as UTF-8 and upload it again."
 )
@@ -67,16 +74,16 @@ def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
-def read_metadata(path: Path, file_type: str) -> Metadata:
-    metadata = read_raw_metadata(path, file_type)
+def read_metadata(path: Path, file_type: str, *, max_unpacked: int = MAX_UNPACKED_BYTES) -> Metadata:
+    metadata = read_raw_metadata(path, file_type, max_unpacked=max_unpacked)
     return Metadata(title=shorten(metadata.title), date=metadata.date, page_count=metadata.page_count)
 
 
-def read_raw_metadata(path: Path, file_type: str) -> Metadata:
+def read_raw_metadata(path: Path, file_type: str, *, max_unpacked: int) -> Metadata:
     if file_type == filetypes.PDF:
         return read_pdf_metadata(path)
     if file_type == filetypes.DOCX:
-        return read_docx_metadata(path)
+        return read_docx_metadata(path, max_unpacked=max_unpacked)
     if file_type == filetypes.HTML:
         return read_html_metadata(decode_text(path.read_bytes()))
     if file_type == filetypes.MARKDOWN:
@@ -86,16 +93,33 @@ def read_raw_metadata(path: Path, file_type: str) -> Metadata:
 
 def iter_pages(path: Path, file_type: str, *, pages_per_reader: int = 200) -> Iterator[Page]:
     """Yields the document's pages in order; a long PDF is read a stretch of pages at a time."""
+    if file_type != filetypes.PDF:
+        yield from read_pages(path, file_type, 0, 1)
+        return
+    page_count = len(open_pdf(path).pages)
+    for start in range(0, page_count, pages_per_reader):
+        yield from read_pages(path, file_type, start, start + pages_per_reader)
+
+
+def read_pages(
+    path: Path, file_type: str, start: int, stop: int, *, max_unpacked: int = MAX_UNPACKED_BYTES
+) -> list[Page]:
+    """Pages start to stop (0-based, stop excluded) of the document; every format but PDF is one page.
+
+    Each call opens the file afresh: pypdf caches every object it parses, so a reader kept for a long
+    document would hold all of it in memory."""
     if file_type == filetypes.PDF:
-        yield from iter_pdf_pages(path, pages_per_reader=pages_per_reader)
-    elif file_type == filetypes.DOCX:
-        yield Page(number=None, text=read_docx_text(path))
-    elif file_type == filetypes.HTML:
-        yield Page(number=None, text=html_to_text(decode_text(path.read_bytes())))
-    elif file_type in (filetypes.MARKDOWN, filetypes.TEXT):
-        yield Page(number=None, text=clean_text(decode_text(path.read_bytes())))
-    else:
-        raise ExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
+        reader = open_pdf(path)
+        return [read_pdf_page(reader, index) for index in range(start, min(stop, len(reader.pages)))]
+    if start > 0:
+        return []
+    if file_type == filetypes.DOCX:
+        return [Page(number=None, text=read_docx_text(path, max_unpacked=max_unpacked))]
+    if file_type == filetypes.HTML:
+        return [Page(number=None, text=html_to_text(decode_text(path.read_bytes())))]
+    if file_type in (filetypes.MARKDOWN, filetypes.TEXT):
+        return [Page(number=None, text=clean_text(decode_text(path.read_bytes())))]
+    raise ExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
 
 
 # PDF
@@ -135,17 +159,6 @@ def read_pdf_metadata(path: Path) -> Metadata:
     return Metadata(title=clean_text(title), date=date, page_count=len(reader.pages))
 
 
-def iter_pdf_pages(path: Path, *, pages_per_reader: int) -> Iterator[Page]:
-    page_count = len(open_pdf(path).pages)
-    for start in range(0, page_count, pages_per_reader):
-        # A fresh reader now and then: pypdf caches every object it parses, so one reader
-        # for a long document would hold all of it in memory. Opening one costs a few
-        # milliseconds per hundred pages, so not too often either.
-        reader = open_pdf(path)
-        for index in range(start, min(start + pages_per_reader, page_count)):
-            yield read_pdf_page(reader, index)
-
-
 def read_pdf_page(reader, index: int) -> Page:
     try:
         text = reader.pages[index].extract_text()
@@ -162,17 +175,36 @@ def normalize_pdf_text(text: str) -> str:
 # DOCX
 
 
-def open_docx(path: Path):  # -> docx.document.Document
+def check_unpacked_size(path: Path, max_unpacked: int) -> None:
+    """Refuses a zip-based file whose members would unpack to more than max_unpacked bytes in all.
+
+    The sizes in the zip's directory can be trusted for this: Python's zipfile never unpacks a member
+    past its declared size (a member that holds more fails its checksum, as damaged)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ExtractionError(DAMAGED_DOCX) from exc
+    if unpacked > max_unpacked:
+        raise ExtractionError(TOO_MUCH_UNPACKED.format(size=format_size(max_unpacked)))
+
+
+def format_size(size: int) -> str:
+    return f"{size / 1024**3:g} GB" if size >= 1024**3 else f"{size / 1024**2:g} MB"
+
+
+def open_docx(path: Path, *, max_unpacked: int):  # -> docx.document.Document
     import docx
 
+    check_unpacked_size(path, max_unpacked)
     try:
         return docx.Document(str(path))
     except Exception as exc:
         raise ExtractionError(DAMAGED_DOCX) from exc
 
 
-def read_docx_metadata(path: Path) -> Metadata:
-    properties = open_docx(path).core_properties
+def read_docx_metadata(path: Path, *, max_unpacked: int) -> Metadata:
+    properties = open_docx(path, max_unpacked=max_unpacked).core_properties
     created = properties.created or properties.modified
     return Metadata(
         title=clean_text((properties.title or "").strip()),
@@ -181,11 +213,11 @@ def read_docx_metadata(path: Path) -> Metadata:
     )
 
 
-def read_docx_text(path: Path) -> str:
+def read_docx_text(path: Path, *, max_unpacked: int) -> str:
     from docx.table import Table
 
     blocks = []
-    for block in open_docx(path).iter_inner_content():
+    for block in open_docx(path, max_unpacked=max_unpacked).iter_inner_content():
         if isinstance(block, Table):
             for row in block.rows:
                 blocks.append(" | ".join(cell.text.strip() for cell in row.cells))

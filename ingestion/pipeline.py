@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import extract, filetypes, indexing
+from . import extract, filetypes, indexing, sandbox
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError
@@ -136,7 +136,7 @@ def run_pipeline(document: Document) -> None:
     started = time.monotonic()
     deadline = started + settings.INGEST_TIME_LIMIT
     discard_chunks(document)  # from an earlier attempt, if any
-    metadata = extract.read_metadata(path, document.file_type)
+    metadata = extract_isolated(extract.read_metadata, path, document.file_type, deadline=deadline)
     update(document, pages_total=metadata.page_count, embedding_model=encoder.name)
     # Only where still blank: someone may have edited them since the claim.
     Document.objects.filter(pk=document.pk, title="").update(title=metadata.title)
@@ -215,7 +215,7 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     unreadable_pages: list[int] = []
     ordinal = pages_done = 0
     is_markdown = document.file_type == filetypes.MARKDOWN
-    for page in extract.iter_pages(path, document.file_type):
+    for page in iter_pages_isolated(path, document, deadline):
         check_time(deadline)
         pages_done += 1
         if page.is_unreadable:
@@ -238,6 +238,28 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
             raise ExtractionError(ALL_PAGES_UNREADABLE)
         raise ExtractionError(NO_TEXT.get(document.file_type, NO_TEXT_OTHER))
     return page_warning(pages_done, empty_pages, unreadable_pages)
+
+
+def extract_isolated(function, *args, deadline: float):  # -> what function returns
+    """Runs one of extract's functions in the sandbox process, within the document's time and memory."""
+    try:
+        return sandbox.run(
+            function,
+            *args,
+            max_unpacked=settings.PARSE_MAX_UNPACKED_MB * 1024**2,
+            memory_limit=settings.PARSE_MEMORY_MB * 1024**2,
+            deadline=deadline,
+        )
+    except sandbox.TimedOut as exc:
+        raise OutOfTime from exc
+
+
+def iter_pages_isolated(path: Path, document: Document, deadline: float) -> Iterator[extract.Page]:
+    """The document's pages, read in the sandbox a batch at a time (pages_total is known by now)."""
+    step = settings.INGEST_PAGE_BATCH
+    for start in range(0, max(document.pages_total, 1), step):
+        pages = extract_isolated(extract.read_pages, path, document.file_type, start, start + step, deadline=deadline)
+        yield from pages
 
 
 def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:

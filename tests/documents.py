@@ -82,3 +82,73 @@ def long_pages(count: int, *, words_per_page: int = 350) -> list[str]:
             index += 1
         pages.append(" ".join(words))
     return pages
+
+
+def make_docx_bomb(path: Path, *, unpacked_bytes: int, understate: bool = False) -> Path:
+    """A Word file whose document.xml unpacks to unpacked_bytes (one long run of text) from a few KB per MB.
+
+    With understate, the zip's directory claims the member is 1,000 bytes, as a hostile file can."""
+    import struct
+    import zipfile
+
+    plain = make_docx(path.with_suffix(".plain.docx"), title="Bomb", paragraphs=["x"])
+    head = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>'
+    tail = b"</w:t></w:r></w:p></w:body></w:document>"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for item in source.infolist():
+            if item.filename != "word/document.xml":
+                out.writestr(item, source.read(item))
+                continue
+            info = zipfile.ZipInfo("word/document.xml")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(info, "w", force_zip64=unpacked_bytes > 2**31) as member:
+                member.write(head)
+                block = b"A" * (1024 * 1024)
+                for _ in range((unpacked_bytes - len(head) - len(tail)) // len(block)):
+                    member.write(block)
+                member.write(tail)
+    plain.unlink()
+    if understate:
+        data = bytearray(path.read_bytes())
+        name = b"word/document.xml"
+        local = data.find(name) - 30  # the local header comes first, 30 bytes before its name
+        central = data.find(b"PK\x01\x02", local)
+        while data[central + 46 : central + 46 + len(name)] != name:
+            central = data.find(b"PK\x01\x02", central + 4)
+        struct.pack_into("<I", data, local + 22, 1000)
+        struct.pack_into("<I", data, central + 24, 1000)
+        path.write_bytes(bytes(data))
+    return path
+
+
+def make_flate_pdf_bomb(path: Path, *, unpacked_bytes: int, fill: bytes = b" ") -> Path:
+    """A one-page PDF whose content stream inflates to unpacked_bytes of fill, repeated (spaces: a bomb;
+    text operators: a page that takes long to read)."""
+    import zlib
+
+    compressor = zlib.compressobj(9)
+    block = fill * (1024 * 1024 // len(fill))
+    parts = [compressor.compress(b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET\n")]
+    for _ in range(unpacked_bytes // len(block)):
+        parts.append(compressor.compress(block))
+    parts.append(compressor.flush())
+    stream = b"".join(parts)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path

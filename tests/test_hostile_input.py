@@ -4,6 +4,7 @@ or crashes the service, and every refusal is in words."""
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from qa import services
 from qa.models import Answer
 
 from .budget import cpu_budget
-from .documents import make_pdf
+from .documents import make_docx_bomb, make_flate_pdf_bomb, make_pdf
 
 HUGE_ID = "99999999999999999999999"
 
@@ -69,6 +70,52 @@ def test_a_txt_file_that_starts_with_a_heading_stays_plain_text(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_bytes(b"# x\n\nJust notes.")
     assert filetypes.detect_file_type(path, "notes.txt").file_type == filetypes.TEXT
+
+
+# 3. A 1 MB DOCX whose document.xml unpacks to 1 GiB took the worker from 0.8 to 2.85 GB.
+
+
+def test_a_word_file_that_unpacks_past_the_limit_fails_before_it_is_read(corpus, upload, tmp_path, settings):
+    settings.PARSE_MAX_UNPACKED_MB = 8
+    bomb = make_docx_bomb(tmp_path / "bomb.docx", unpacked_bytes=64 * 1024**2)
+    assert bomb.stat().st_size < 1024**2
+    document = ingested(upload, bomb)
+    assert document.status == Document.Status.FAILED
+    assert "unpacks to more than 8 MB" in document.error
+
+
+def test_a_word_file_whose_directory_understates_its_size_fails_as_damaged(corpus, upload, tmp_path):
+    bomb = make_docx_bomb(tmp_path / "liar.docx", unpacked_bytes=64 * 1024**2, understate=True)
+    document = ingested(upload, bomb)
+    assert document.status == Document.Status.FAILED
+    assert "damaged" in document.error
+
+
+def test_a_file_that_needs_more_memory_than_the_parser_may_use_fails_in_words(corpus, upload, tmp_path, settings):
+    settings.PARSE_MEMORY_MB = 200
+    page = tmp_path / "huge.html"
+    page.write_text("<html><body>" + "<div><p>word</p></div>" * 2_000_000 + "</body></html>")
+    document = ingested(upload, page)
+    assert document.status == Document.Status.FAILED
+    assert "needed more than 200 MB of memory" in document.error
+
+
+def test_a_pdf_whose_page_inflates_to_far_more_than_pypdf_reads_fails_in_words(corpus, upload, tmp_path):
+    bomb = make_flate_pdf_bomb(tmp_path / "bomb.pdf", unpacked_bytes=200 * 1024**2)
+    document = ingested(upload, bomb)
+    assert document.status == Document.Status.FAILED
+    assert document.error
+
+
+def test_parsing_that_outlasts_the_documents_time_limit_is_stopped(corpus, upload, tmp_path, settings):
+    # 600,000 text operators on one page: pypdf takes about 25 s over them, under its own limits.
+    slow = make_flate_pdf_bomb(tmp_path / "slow.pdf", unpacked_bytes=4 * 1024**2, fill=b"(a) Tj ")
+    settings.INGEST_TIME_LIMIT = 3
+    started = time.monotonic()
+    document = ingested(upload, slow)
+    assert document.status == Document.Status.FAILED
+    assert "longer than the 3-second limit" in document.error
+    assert time.monotonic() - started < 30
 
 
 # 4. On PostgreSQL a title over 500 characters failed the document, and retrying could not help.

@@ -85,7 +85,7 @@ def test_a_file_over_the_size_limit_is_a_form_error(staff_client, corpus, settin
     settings.UPLOAD_MAX_BYTES = 1000
     files = [SimpleUploadedFile("big.txt", b"x" * 2000), SimpleUploadedFile("small.txt", b"fine")]
     response = staff_client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": files})
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "big.txt (2.0\xa0KB)" in response.content.decode()
     assert not Document.objects.exists()
 

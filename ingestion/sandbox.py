@@ -1,0 +1,157 @@
+"""A child process that runs the extractors under a memory cap and a deadline.
+
+Parsing is where a hostile file does its damage: a zip or Flate bomb that unpacks to gigabytes, a page
+that takes pypdf an hour. In a child process of its own, with RLIMIT_AS set, such a file costs a
+MemoryError (or the child), not the worker; and a call past its deadline is ended by killing the child,
+which the next call starts again. The child is a new Python (`python -m ingestion.sandbox`), not a fork:
+the worker's process holds torch's threads, and a fork of it can hang (shared FACTS.md); nor a
+multiprocessing child, which Celery's pool processes may not have.
+"""
+
+import ctypes
+import logging
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from .extract import ExtractionError, format_size
+
+log = logging.getLogger(__name__)
+
+TOO_MUCH_MEMORY = (
+    "Reading this file needed more than {size} of memory, so it was stopped. It may be a compressed bomb, "
+    "or simply too large: split it, or save it in a simpler form, and upload it again."
+)
+CRASHED = "The program that reads this kind of file crashed on it; the file may be damaged."
+PR_SET_PDEATHSIG = 1
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class TimedOut(Exception):
+    """The call did not finish before its deadline; the child was killed."""
+
+
+def serve(connection: Connection, memory_limit: int) -> None:
+    """The child's loop: calls what it is sent and sends back ("ok", result) or ("error", exception)."""
+    # Dies with the worker that started it, even one killed outright.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    while True:
+        try:
+            function, args, kwargs = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", function(*args, **kwargs))
+        except MemoryError:
+            reply = ("memory", None)
+        except ExtractionError as exc:
+            reply = ("error", exc)
+        except Exception as exc:
+            # C libraries report a failed allocation in their own words (lxml: "XMLSyntaxError: unknown
+            # error"): near the cap, that is what it was. Otherwise sent as text, as it may not pickle.
+            reply = (
+                ("memory", None) if peak_memory() > memory_limit * 0.9 else ("crash", f"{type(exc).__name__}: {exc}")
+            )
+        try:
+            connection.send(reply)
+        except MemoryError:
+            connection.send(("memory", None))
+
+
+def peak_memory() -> int:
+    """The most address space this process has held (VmPeak), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Sandbox:
+    """One child process, started on first use and again after it was killed or died."""
+
+    def __init__(self, memory_limit: int) -> None:
+        self.memory_limit = memory_limit
+        self.process: subprocess.Popen | None = None
+        self.connection: Connection | None = None
+
+    def call(self, function: Callable, *args: Any, timeout: float, **kwargs: Any) -> Any:
+        """function(*args, **kwargs) in the child; raises ExtractionError (in words) or TimedOut."""
+        if timeout <= 0:
+            raise TimedOut
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        assert self.connection is not None
+        try:
+            self.connection.send((function, args, kwargs))
+        except OSError:
+            # It died since the last call: once more, with a new one.
+            self.stop()
+            self.start()
+            self.connection.send((function, args, kwargs))
+        if not self.connection.poll(timeout):
+            self.stop()
+            raise TimedOut
+        try:
+            outcome, value = self.connection.recv()
+        except (EOFError, OSError) as exc:
+            # Killed on the way (the kernel's OOM killer, a segfault in a C library).
+            self.stop()
+            raise ExtractionError(CRASHED) from exc
+        if outcome == "ok":
+            return value
+        if outcome == "error":
+            raise value
+        self.stop()  # whatever it holds after a MemoryError or a crash goes with it
+        if outcome == "memory":
+            raise ExtractionError(TOO_MUCH_MEMORY.format(size=format_size(self.memory_limit)))
+        log.warning("the extractor failed: %s", value)
+        raise ExtractionError(CRASHED)
+
+    def start(self) -> None:
+        parent_end, child_end = socket.socketpair()
+        with child_end:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ingestion.sandbox", str(child_end.fileno()), str(self.memory_limit)],
+                pass_fds=[child_end.fileno()],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.connection = Connection(parent_end.detach())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        if self.connection is not None:
+            self.connection.close()
+        self.process = self.connection = None
+
+
+_lock = threading.Lock()
+_sandboxes: dict[int, Sandbox] = {}
+
+
+def run(function: Callable, *args: Any, memory_limit: int, deadline: float, **kwargs: Any) -> Any:
+    """Runs function in this process' sandbox with that memory limit, until time.monotonic() reaches deadline."""
+    with _lock:
+        sandbox = _sandboxes.get(memory_limit)
+        if sandbox is None:
+            for other in _sandboxes.values():
+                other.stop()
+            _sandboxes.clear()
+            sandbox = _sandboxes[memory_limit] = Sandbox(memory_limit)
+        return sandbox.call(function, *args, timeout=deadline - time.monotonic(), **kwargs)
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), int(sys.argv[2]))
