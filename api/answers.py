@@ -83,14 +83,19 @@ def ask_stream(request: HttpRequest, body: AskIn):
 @paginate(Pages)
 def list_answers(request: HttpRequest) -> LazyRows:
     answers = Answer.objects.filter(asked_by=request.user).prefetch_related("corpora")
-    return LazyRows(answers, lambda answer: summary_data(request, answer))
+    return LazyRows(answers, page=lambda page: summaries(request, page))
 
 
-def summary_data(request: HttpRequest, answer: Answer) -> dict:
+def summaries(request: HttpRequest, answers: list[Answer]) -> list[dict]:
+    withheld = payloads.withheld_answers(request.user, answers)
+    return [summary_data(request, answer, is_withheld=answer.pk in withheld) for answer in answers]
+
+
+def summary_data(request: HttpRequest, answer: Answer, *, is_withheld: bool) -> dict:
     return {
         "answer_id": answer.pk,
         "question": answer.question,
-        "answer": answer.text,
+        "answer": "" if is_withheld else answer.text,
         "status": answer.status,
         "rating": answer.rating,
         "created_at": answer.created_at,

@@ -18,15 +18,17 @@ class Pages(LimitOffsetPagination):
 
 
 class LazyRows:
-    """A queryset whose rows are turned into API data only for the page the paginator slices out."""
+    """A queryset whose rows are turned into API data only for the page the paginator slices out: row by
+    row, or by `page`, which gets the page's rows at once (to look up what they share in one query)."""
 
-    def __init__(self, queryset, row) -> None:
-        self.queryset, self.row = queryset, row
+    def __init__(self, queryset, row=None, *, page=None) -> None:
+        self.queryset = queryset
+        self.page = page or (lambda items: [row(item) for item in items])
 
     def __len__(self) -> int:
         return self.queryset.count()
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [self.row(item) for item in self.queryset[index]]
-        return self.row(self.queryset[index])
+            return self.page(list(self.queryset[index]))
+        return self.page([self.queryset[index]])[0]

@@ -143,13 +143,16 @@ class AnswerOut(Schema):
     unknown_references: int
     sources: list[SourceOut]
     sources_hidden: int = Field(description="Sources of documents you can no longer read, left out.")
+    text_withheld: bool = Field(
+        description="The answer cites one of those sources, so its text is left out too (`answer` is empty)."
+    )
     citations: list[CitationOut]
 
 
 class AnswerSummary(Schema):
     answer_id: int
     question: str
-    answer: str
+    answer: str = Field(description="Empty when it cites documents you can no longer read.")
     status: str
     rating: int | None
     created_at: datetime

@@ -96,7 +96,9 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     hidden = payloads.hidden_sources(request.user, answer)
     if request.GET.get("format") == "json":
         return JsonResponse(payloads.answer_data(answer, hidden))
-    citations = [c for c in answer.citations.select_related("source") if c.source.number not in hidden]
+    every_citation = list(answer.citations.select_related("source"))
+    citations = [c for c in every_citation if c.source.number not in hidden]
+    is_withheld = len(citations) < len(every_citation)
     sources = [s for s in answer.sources.all() if s.number not in hidden]
     cards = [
         {
@@ -112,7 +114,9 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     context = {
         "answer": answer,
-        "answer_segments": linked_markers(answer.text, {s.number: s for s in sources}),
+        "answer_segments": [] if is_withheld else linked_markers(answer.text, {s.number: s for s in sources}),
+        "is_withheld": is_withheld,
+        "withheld_message": payloads.WITHHELD,
         "citations": citations,
         "cards": cards,
         "hidden_count": len(hidden),
@@ -155,7 +159,10 @@ def history(request: HttpRequest) -> HttpResponse:
     """The user's past questions, newest first."""
     answers = Answer.objects.filter(asked_by=request.user).prefetch_related("corpora")
     page = Paginator(answers, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "qa/history.html", {"page": page})
+    withheld = payloads.withheld_answers(request.user, list(page))
+    for answer in page:
+        answer.is_withheld = answer.pk in withheld
+    return render(request, "qa/history.html", {"page": page, "withheld_message": payloads.WITHHELD})
 
 
 def verification(citations: list) -> str:

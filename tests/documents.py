@@ -132,13 +132,19 @@ def make_flate_pdf_bomb(path: Path, *, unpacked_bytes: int, fill: bytes = b" ") 
     for _ in range(unpacked_bytes // len(block)):
         parts.append(compressor.compress(block))
     parts.append(compressor.flush())
-    stream = b"".join(parts)
+    path.write_bytes(raw_pdf(b"".join(parts), filters=b"/Filter /FlateDecode"))
+    return path
+
+
+def raw_pdf(content: bytes, *, filters: bytes = b"") -> bytes:
+    """A one-page PDF (Helvetica as /F1) around a content stream given as is, written by hand so that
+    the stream can hold anything."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Length %d %s >>\nstream\n" % (len(content), filters) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.7\n")
@@ -150,5 +156,4 @@ def make_flate_pdf_bomb(path: Path, *, unpacked_bytes: int, fill: bytes = b" ") 
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
-    return path
+    return bytes(out)

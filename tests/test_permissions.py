@@ -14,7 +14,7 @@ from api import tokens
 from api.models import ApiToken
 from ingestion import services
 from ingestion.models import Chunk, Corpus, Document, Membership
-from qa.models import Answer, Source
+from qa.models import Answer, Citation, Source
 
 SECRET = "zebra-lantern-0451"  # in corpus B's name, document, passage and question
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -184,6 +184,29 @@ def test_an_answer_no_longer_shows_a_passage_its_asker_may_no_longer_read(client
     data = client.get(two_teams["answer"].get_absolute_url(), {"format": "json"}).json()
     assert data["sources"] == []
     assert data["sources_hidden"] == 1
+
+
+def test_an_answer_that_quoted_a_passage_its_asker_may_no_longer_read_is_withheld(client, two_teams):
+    # The stored text "It is <secret> [1]." quotes the passage: hiding the source alone would still show it.
+    answer = two_teams["answer"]
+    source = answer.sources.get()
+    Citation.objects.create(
+        answer=answer, source=source, claim=f"It is {SECRET}.", claim_start=0, claim_end=10, form="number",
+        support=0.9, is_verified=True, highlight_start=0, highlight_end=10,
+    )  # fmt: skip
+    Membership.objects.filter(corpus=two_teams["corpus_b"], user=two_teams["b"]).delete()
+    client.force_login(two_teams["b"])
+    for page in (answer.get_absolute_url(), "/history/"):
+        html = client.get(page).content.decode()
+        # The question is the asker's own, and the corpus' name one they knew: the quote must go.
+        assert f"It is {SECRET}" not in html
+        assert "can no longer read" in html
+    data = client.get(answer.get_absolute_url(), {"format": "json"}).json()
+    assert data["answer"] == ""
+    assert data["text_withheld"] is True
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {tokens.create_token(two_teams['b'], 'script')[1]}"
+    assert client.get(f"/api/v1/answers/{answer.pk}").json()["answer"] == ""
+    assert client.get("/api/v1/answers").json()["items"][0]["answer"] == ""
 
 
 def test_the_admin_is_for_staff_only(client, two_teams):
