@@ -231,7 +231,8 @@ def read_docx_text(path: Path, *, max_unpacked: int) -> str:
 
 def decode_text(raw: bytes) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        # A cut-off file can end in half a character or a lone surrogate.
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -99,3 +99,11 @@ def test_markdown_title_is_its_first_heading(tmp_path):
     path = tmp_path / "a.md"
     path.write_text("Intro line\n\n# Getting started #\n\nText.")
     assert extract.read_metadata(path, filetypes.MARKDOWN).title == "Getting started"
+
+
+def test_utf16_text_cut_off_mid_character_is_read_with_a_replacement(tmp_path):
+    # Found by tests/test_fuzzing.py: a BOM, text, then half a surrogate pair.
+    path = tmp_path / "cut.txt"
+    path.write_bytes("\ufeffHello".encode("utf-16-le") + b"\x00\xd8")
+    (page,) = pages_of(path, filetypes.TEXT)
+    assert page.text.startswith("Hello")
