@@ -135,8 +135,8 @@ def open_pdf(path: Path):  # -> pypdf.PdfReader
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise ExtractionError(ENCRYPTED)
         len(reader.pages)
-    except ExtractionError:
-        raise
+    except (ExtractionError, MemoryError):
+        raise  # MemoryError: the sandbox says what happened, in words
     except (FileNotDecryptedError, WrongPasswordError, DependencyError) as exc:
         raise ExtractionError(ENCRYPTED) from exc
     except Exception as exc:
@@ -154,6 +154,8 @@ def read_pdf_metadata(path: Path) -> Metadata:
             title = (info.title or "").strip()
             created = info.creation_date or info.modification_date
             date = created.date() if created else None
+    except MemoryError:
+        raise
     except Exception:
         pass  # unreadable metadata does not make the text unreadable
     return Metadata(title=clean_text(title), date=date, page_count=len(reader.pages))
@@ -162,6 +164,8 @@ def read_pdf_metadata(path: Path) -> Metadata:
 def read_pdf_page(reader, index: int) -> Page:
     try:
         text = reader.pages[index].extract_text()
+    except MemoryError:
+        raise  # not this page's fault alone: the whole file is more than we read
     except Exception:
         return Page(number=index + 1, text="", is_unreadable=True)
     return Page(number=index + 1, text=normalize_pdf_text(text or ""))
@@ -199,6 +203,8 @@ def open_docx(path: Path, *, max_unpacked: int):  # -> docx.document.Document
     check_unpacked_size(path, max_unpacked)
     try:
         return docx.Document(str(path))
+    except MemoryError:
+        raise
     except Exception as exc:
         raise ExtractionError(DAMAGED_DOCX) from exc
 
@@ -260,6 +266,8 @@ def read_html_metadata(html: str) -> Metadata:
     title, date = "", None
     try:
         tree = lxml.html.document_fromstring(html)
+    except MemoryError:
+        raise
     except Exception:
         return Metadata(title="", date=None, page_count=1)
     title = " ".join((tree.findtext(".//title") or "").split())
