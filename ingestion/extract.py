@@ -187,7 +187,11 @@ def check_unpacked_size(path: Path, max_unpacked: int) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:
+        # zipfile raises more than BadZipFile on a broken directory: NotImplementedError ("zip file
+        # version 6.8"), ValueError, struct.error, UnicodeDecodeError...
         raise ExtractionError(DAMAGED_DOCX) from exc
     if unpacked > max_unpacked:
         raise ExtractionError(TOO_MUCH_UNPACKED.format(size=format_size(max_unpacked)))

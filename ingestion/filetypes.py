@@ -84,7 +84,8 @@ def detect_zip(path: Path) -> Detection:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, OSError):
+    except Exception:
+        # Not only BadZipFile: a broken directory can raise NotImplementedError, ValueError, struct.error...
         return Detection(UNSUPPORTED, "a damaged ZIP archive")
     if "word/document.xml" in names:
         return Detection(DOCX, "a Word document")

@@ -286,8 +286,9 @@ def claims_for(answer: str, references: list[Reference]) -> list[Claim]:
             if earlier:
                 start = spans[earlier[0]][0]
                 text = " ".join(strip_markers(answer, *spans[i], in_sentence.get(i, [])) for i in earlier)
+        claim = " ".join(text.split())
         for reference in by_sentence[index]:
-            claims.append(Claim(reference.source, " ".join(text.split()), start, end, reference.form))
+            claims.append(Claim(reference.source, claim, start, end, reference.form))
         last_cited = index
     return claims
 

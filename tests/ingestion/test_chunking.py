@@ -8,6 +8,7 @@ from tokenizers import Tokenizer
 from ingestion import embeddings
 from ingestion.chunking import Chunker
 
+from ..budget import cpu_budget
 from ..documents import long_pages
 
 MODEL_MAX_SEQ_LENGTH = 256  # all-MiniLM-L6-v2 reads 256 word pieces, special tokens included
@@ -80,3 +81,10 @@ def test_blank_text_gives_no_chunks(chunker):
 def test_overlap_must_be_smaller_than_the_chunk(tokenizer):
     with pytest.raises(ValueError, match="overlap"):
         Chunker(tokenizer, max_tokens=50, overlap_tokens=50)
+
+
+def test_markdown_that_ends_in_thousands_of_blank_lines_is_split_at_once(chunker):
+    # Found by tests/test_fuzzing.py: the Markdown splitter took 8 s over 8,000 trailing blank lines.
+    with cpu_budget(1):
+        pieces = chunker.split("# Notes\n\nSome text." + " \n" * 8000, is_markdown=True)
+    assert [piece.text for piece in pieces] == ["# Notes\n\nSome text."]

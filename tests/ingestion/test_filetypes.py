@@ -73,3 +73,14 @@ def test_a_spreadsheet_is_named_as_such(tmp_path):
 def test_an_empty_file_says_it_is_empty(tmp_path):
     empty = write(tmp_path / "empty.pdf", b"")
     assert detect_file_type(empty, "empty.pdf").problem == "The file is empty."
+
+
+def test_a_zip_that_claims_a_newer_zip_version_is_a_damaged_archive(tmp_path):
+    # Found by tests/test_fuzzing.py: zipfile raises NotImplementedError ("zip file version 6.8") for it.
+    data = bytearray(make_docx(tmp_path / "a.docx", title="T", paragraphs=["Hello"]).read_bytes())
+    central = data.find(b"PK\x01\x02")
+    data[central + 6] = 68  # "version needed to extract"
+    path = write(tmp_path / "new.docx", bytes(data))
+    detection = detect_file_type(path, "new.docx")
+    assert detection.file_type == filetypes.UNSUPPORTED
+    assert "damaged" in detection.problem
