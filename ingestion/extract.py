@@ -8,6 +8,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,34 +206,42 @@ def open_docx(path: Path, *, max_unpacked: int):  # -> docx.document.Document
     import docx
 
     check_unpacked_size(path, max_unpacked)
-    try:
+    with reading_docx():
         return docx.Document(str(path))
-    except MemoryError:
+
+
+@contextmanager
+def reading_docx() -> Iterator[None]:
+    """python-docx reads parts as they are used, so a broken file can fail at any step: as damaged."""
+    try:
+        yield
+    except (ExtractionError, MemoryError):
         raise
     except Exception as exc:
         raise ExtractionError(DAMAGED_DOCX) from exc
 
 
 def read_docx_metadata(path: Path, *, max_unpacked: int) -> Metadata:
-    properties = open_docx(path, max_unpacked=max_unpacked).core_properties
-    created = properties.created or properties.modified
-    return Metadata(
-        title=clean_text((properties.title or "").strip()),
-        date=created.date() if created else None,
-        page_count=1,
-    )
+    document = open_docx(path, max_unpacked=max_unpacked)
+    with reading_docx():
+        properties = document.core_properties
+        created = properties.created or properties.modified
+        title = properties.title or ""
+    return Metadata(title=clean_text(title.strip()), date=created.date() if created else None, page_count=1)
 
 
 def read_docx_text(path: Path, *, max_unpacked: int) -> str:
     from docx.table import Table
 
+    document = open_docx(path, max_unpacked=max_unpacked)
     blocks = []
-    for block in open_docx(path, max_unpacked=max_unpacked).iter_inner_content():
-        if isinstance(block, Table):
-            for row in block.rows:
-                blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
-        elif block.text.strip():
-            blocks.append(block.text.strip())
+    with reading_docx():
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                for row in block.rows:
+                    blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
+            elif block.text.strip():
+                blocks.append(block.text.strip())
     return clean_text("\n\n".join(blocks))
 
 
