@@ -41,9 +41,14 @@ class TimedOut(Exception):
 
 def serve(connection: Connection, memory_limit: int) -> None:
     """The child's loop: calls what it is sent and sends back ("ok", result) or ("error", exception)."""
-    # Dies with the worker that started it, even one killed outright.
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    if sys.platform == "linux":
+        # Dies with the worker that started it, even one killed outright.
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    except (ValueError, OSError):
+        # macOS refuses RLIMIT_AS: a laptop's run goes on without the cap (the deadline still holds).
+        log.warning("could not cap the extractor's memory on this system")
     while True:
         try:
             function, args, kwargs = connection.recv()
@@ -68,11 +73,14 @@ def serve(connection: Connection, memory_limit: int) -> None:
 
 
 def peak_memory() -> int:
-    """The most address space this process has held (VmPeak), in bytes."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmPeak:"):
-                return int(line.split()[1]) * 1024
+    """The most address space this process has held (VmPeak), in bytes; 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return 0
 
 
