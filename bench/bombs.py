@@ -98,7 +98,7 @@ def main() -> None:
         pdf = make_flate_pdf_bomb(folder / "bomb.pdf", unpacked_bytes=size)
         runs = [
             (f"DOCX bomb, {docx.stat().st_size / MB:.1f} MB -> {args.gib:g} GiB, defaults", docx, "default"),
-            (f"DOCX bomb, PARSE_MAX_UNPACKED_MB=100000 (only the memory cap)", docx, "100000"),
+            ("DOCX bomb, PARSE_MAX_UNPACKED_MB=100000 (only the memory cap)", docx, "100000"),
             (f"Flate PDF bomb, {pdf.stat().st_size / MB:.1f} MB -> {args.gib:g} GiB, defaults", pdf, "default"),
         ]
         for label, path, unpacked in runs:

@@ -27,6 +27,9 @@ ECHOED_URL = re.compile(r"\burl:\s*(\S+)", re.IGNORECASE)
 TITLE_LABEL = re.compile(r"\btitle:", re.IGNORECASE)
 NEXT_LABEL = re.compile(r"\s(?:date|url|source):", re.IGNORECASE)
 WHITESPACE = re.compile(r"\s*")
+# The segmenter is quadratic in runs of quotation marks (20,000 backticks: 0.2 s), so longer text is
+# segmented a stretch at a time; no real sentence is this long.
+SEGMENT_WINDOW = 5000
 # Between the numbers of one reference, once its spaces are single.
 SEPARATOR = re.compile(r" ?(?:,|;|&|and) ?")
 DIGITS = re.compile(r"\d+")
@@ -154,6 +157,13 @@ class Support:
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of text, whitespace trimmed."""
     spans = []
+    for window_start, window_end in windows(text, SEGMENT_WINDOW):
+        spans += [(window_start + s, window_start + e) for s, e in segment_window(text[window_start:window_end])]
+    return spans
+
+
+def segment_window(text: str) -> list[tuple[int, int]]:
+    spans = []
     position = 0
     for sentence in segment("en", text):
         start = text.find(sentence, position)
@@ -166,6 +176,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if stripped_end > stripped_start:
             spans.append((stripped_start, stripped_end))
     return spans
+
+
+def windows(text: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) stretches of text of at most size characters, each cut after its last line break, else
+    after its last space, else where it must be."""
+    pieces, start = [], 0
+    while len(text) - start > size:
+        limit = start + size
+        cut = text.rfind("\n", start, limit) + 1 or text.rfind(" ", start, limit) + 1 or limit
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(text)))
+    return pieces
 
 
 def expand_numbers(group: str) -> list[int]:

@@ -67,6 +67,11 @@ def chunker() -> Chunker:
     return Chunker(tokenizer, max_tokens=CHUNK_TOKENS, overlap_tokens=30, max_chars=CHUNK_MAX_CHARS)
 
 
+def load_chunker() -> None:
+    """Outside the timed calls: loading the tokenizer and setting up the splitters takes about a second."""
+    chunker()
+
+
 @timed
 def chunk(text: str, is_markdown: bool) -> tuple[str, dict]:
     pieces = chunker().split(text, is_markdown=is_markdown)

@@ -91,6 +91,8 @@ class Boxes:
     def __getitem__(self, target: str) -> sandbox.Sandbox:
         if target not in self.children:
             self.children[target] = sandbox.Sandbox(memory_limit=2048 * 1024**2)  # the production cap
+            if target == "chunk":
+                self.children[target].call(fuzz_targets.load_chunker, timeout=HANG_GUARD_SECONDS)
         return self.children[target]
 
 
