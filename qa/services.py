@@ -23,8 +23,8 @@ from django.utils import timezone
 from ingestion import embeddings, indexing
 from ingestion.models import Corpus
 
-from . import admission, citations, extractive, llm, payloads, prompting
-from .models import Answer, Citation, Source
+from . import admission, citations, extractive, llm, payloads, prompting, verification
+from .models import Answer, Source
 from .search import Passage, retrieve
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
             text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
             answer.first_token_ms = elapsed_ms(started)
             answer.text = text
-            resolve_citations(answer, blocks, embed)
+            verification.resolve_citations(answer, blocks, embed)
         if text:
             yield Event("token", {"text": text})
         finish(answer, started, status=Answer.Status.COMPLETE, message="" if text else NO_SENTENCE)
@@ -238,7 +238,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
     except llm.LLMError as exc:
         answer.text = "".join(pieces).strip()
         with cpu_turn(answer):
-            resolve_citations(answer, prompt.blocks, embed)
+            verification.resolve_citations(answer, prompt.blocks, embed)
         if answer.text:
             finish(answer, started, status=Answer.Status.INCOMPLETE, message=exc.message + INCOMPLETE)
         else:
@@ -247,7 +247,7 @@ def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, bas
         return
     answer.text = "".join(pieces).strip()
     with cpu_turn(answer):
-        resolve_citations(answer, prompt.blocks, embed)
+        verification.resolve_citations(answer, prompt.blocks, embed)
     if answer.finish_reason == "length":
         finish(answer, started, status=Answer.Status.INCOMPLETE, message=LENGTH_LIMIT)
     else:
@@ -308,43 +308,3 @@ def cpu_turn(answer: Answer) -> Iterator[None]:
     with admission.slots(settings.ANSWER_CPU_SLOTS).taken() as wait:
         answer.waited_ms = (answer.waited_ms or 0.0) + wait.seconds * 1000
         yield
-
-
-def resolve_citations(answer: Answer, blocks: list[prompting.Block], embed: citations.Embed) -> None:
-    """Stores each citation of a source that was in the prompt, with its verified flag; counts the rest."""
-    if not answer.text:
-        return
-    sources = {source.number: source for source in answer.sources.all()}
-    titles: dict[str, list[int]] = {}
-    for block in blocks:
-        titles.setdefault(block.title.lower(), []).append(block.source)
-    references, unknown = citations.find_references(
-        answer.text,
-        urls={b.url: b.source for b in blocks},
-        # Passages of one document share its title, so a title names a block only when it is unique.
-        titles={title: numbers[0] for title, numbers in titles.items() if len(numbers) == 1},
-    )
-    # "source: 1" and "url: <url of 1>" on the same lines are one citation, not two.
-    claims = list({(c.source, c.start, c.end): c for c in citations.claims_for(answer.text, references)}.values())
-    known = [c for c in claims if c.source in sources]
-    answer.unknown_references = len(unknown) + len({c.source for c in claims if c.source not in sources})
-    rows = []
-    for number in sorted({c.source for c in known}):
-        source_claims = [c for c in known if c.source == number]
-        supports = citations.support([c.text or answer.text for c in source_claims], sources[number].text, embed)
-        for claim, found in zip(source_claims, supports, strict=True):
-            rows.append(
-                Citation(
-                    answer=answer,
-                    source=sources[number],
-                    claim=claim.text,
-                    claim_start=claim.start,
-                    claim_end=claim.end,
-                    form=claim.form,
-                    support=found.score,
-                    is_verified=found.score >= settings.CITATION_SUPPORT_THRESHOLD,
-                    highlight_start=found.start,
-                    highlight_end=found.end,
-                )
-            )
-    Citation.objects.bulk_create(rows)
