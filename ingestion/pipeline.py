@@ -52,6 +52,9 @@ GAVE_UP = "Processing stopped unexpectedly {attempts} times, so we gave up. The 
 
 
 LOCK_POLL_SECONDS = 10
+# Each read opens the PDF afresh (0.14 s for 1,000 pages), which also keeps pypdf's cache of parsed objects
+# from growing with the document.
+PAGES_PER_READ = 200
 
 
 class DocumentGone(Exception):
@@ -255,8 +258,8 @@ def extract_isolated(function, *args, deadline: float):  # -> what function retu
 
 
 def iter_pages_isolated(path: Path, document: Document, deadline: float) -> Iterator[extract.Page]:
-    """The document's pages, read in the sandbox a batch at a time (pages_total is known by now)."""
-    step = settings.INGEST_PAGE_BATCH
+    """The document's pages, read in the sandbox PAGES_PER_READ at a time (pages_total is known by now)."""
+    step = PAGES_PER_READ
     for start in range(0, max(document.pages_total, 1), step):
         pages = extract_isolated(extract.read_pages, path, document.file_type, start, start + step, deadline=deadline)
         yield from pages
