@@ -35,6 +35,8 @@ UNKNOWN_ENCODING = (
 # Keep tabs and line breaks; drop other control characters (NUL bytes break PostgreSQL text).
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BLANK_LINES = re.compile(r"\n{3,}")
+# Unicode's other line breaks (line and paragraph separators, next line) become plain ones.
+OTHER_LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
 # Longer titles (a PDF's /Title can hold a whole abstract) are cut, with an ellipsis, wherever they are kept or shown.
 TITLE_MAX_CHARS = 200
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
@@ -59,7 +61,7 @@ class Metadata:
 
 
 def clean_text(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(OTHER_LINE_BREAKS)
     return CONTROL_CHARS.sub("", text)
 
 

@@ -88,3 +88,13 @@ def test_markdown_that_ends_in_thousands_of_blank_lines_is_split_at_once(chunker
     with cpu_budget(1):
         pieces = chunker.split("# Notes\n\nSome text." + " \n" * 8000, is_markdown=True)
     assert [piece.text for piece in pieces] == ["# Notes\n\nSome text."]
+
+
+@pytest.mark.parametrize("line_break", ["\r\n", "\u2028", "\x85 "])
+def test_runs_of_other_line_breaks_are_split_at_once_and_keep_their_offsets(chunker, line_break):
+    # Found by tests/test_fuzzing.py: 3,000 of them before 4,000 dots took the splitter 20-45 s.
+    text = line_break * 3000 + "." * 4000
+    with cpu_budget(2):
+        pieces = chunker.split(text)
+    assert all(text[piece.start : piece.end] == piece.text for piece in pieces)
+    assert "".join(piece.text for piece in pieces).count(".") >= 4000
