@@ -144,7 +144,7 @@ class AnswerOut(Schema):
     sources: list[SourceOut]
     sources_hidden: int = Field(description="Sources of documents you can no longer read, left out.")
     text_withheld: bool = Field(
-        description="The answer cites one of those sources, so its text is left out too (`answer` is empty)."
+        description="The answer was made from one of those sources, so its text and citations are left out too."
     )
     citations: list[CitationOut]
 
@@ -152,7 +152,7 @@ class AnswerOut(Schema):
 class AnswerSummary(Schema):
     answer_id: int
     question: str
-    answer: str = Field(description="Empty when it cites documents you can no longer read.")
+    answer: str = Field(description="Empty when it was made from documents you can no longer read.")
     status: str
     rating: int | None
     created_at: datetime

@@ -4,19 +4,20 @@ from ingestion import access
 
 from .models import Answer, Citation, Source
 
-# An answer's text quotes or restates what it cites: once a cited passage is hidden, so is the text.
+# An answer's text quotes or restates the passages it was made from (cited or not: a model may restate one
+# it does not cite), and its citations quote the text: once one of those passages is hidden, so are they.
 WITHHELD = (
-    "This answer cited documents you can no longer read (or that were deleted), so its text is not shown. "
-    "Ask again to get an answer from what you can read now."
+    "This answer was made from documents you can no longer read (or that were deleted), so its text is not "
+    "shown. Ask again to get an answer from what you can read now."
 )
 
 
 def withheld_answers(user, answers: list[Answer]) -> set[int]:
-    """The ids of those answers that cite a passage whose document the user can no longer read, or that is gone."""
-    cited = list(Citation.objects.filter(answer__in=answers).values_list("answer_id", "source__document_id"))
-    ids = {document_id for _, document_id in cited if document_id}
+    """The ids of those answers made from a passage whose document the user can no longer read, or that is gone."""
+    used = list(Source.objects.filter(answer__in=answers).values_list("answer_id", "document_id"))
+    ids = {document_id for _, document_id in used if document_id}
     readable = set(access.readable_documents(user).filter(pk__in=ids).values_list("pk", flat=True))
-    return {answer_id for answer_id, document_id in cited if document_id not in readable}
+    return {answer_id for answer_id, document_id in used if document_id not in readable}
 
 
 def hidden_sources(user, answer: Answer) -> frozenset[int]:
@@ -63,10 +64,10 @@ def citation_data(citation: Citation) -> dict:
 
 def answer_data(answer: Answer, hidden: frozenset[int] = frozenset()) -> dict:
     """Everything about a stored answer, as plain data for JSON, less the sources numbered in
-    `hidden` (passages of documents the reader can no longer read) and their citations, and less its
-    text when it cites one of those."""
-    citations = list(answer.citations.select_related("source"))
-    is_withheld = any(c.source.number in hidden for c in citations)
+    `hidden` (passages of documents the reader can no longer read), and less its text and citations when
+    there are any."""
+    is_withheld = bool(hidden)
+    citations = [] if is_withheld else list(answer.citations.select_related("source"))
     return {
         "answer_id": answer.pk,
         "question": answer.question,
@@ -90,5 +91,5 @@ def answer_data(answer: Answer, hidden: frozenset[int] = frozenset()) -> dict:
         "unknown_references": answer.unknown_references,
         "sources": [source_data(s) for s in answer.sources.all() if s.number not in hidden],
         "sources_hidden": len(hidden),
-        "citations": [citation_data(c) for c in citations if c.source.number not in hidden],
+        "citations": [citation_data(c) for c in citations],
     }

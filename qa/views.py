@@ -96,9 +96,9 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     hidden = payloads.hidden_sources(request.user, answer)
     if request.GET.get("format") == "json":
         return JsonResponse(payloads.answer_data(answer, hidden))
-    every_citation = list(answer.citations.select_related("source"))
-    citations = [c for c in every_citation if c.source.number not in hidden]
-    is_withheld = len(citations) < len(every_citation)
+    # The text and the citations (which quote it) go with any hidden passage: see payloads.WITHHELD.
+    is_withheld = bool(hidden)
+    citations = [] if is_withheld else list(answer.citations.select_related("source"))
     sources = [s for s in answer.sources.all() if s.number not in hidden]
     cards = [
         {

@@ -204,6 +204,7 @@ def test_an_answer_that_quoted_a_passage_its_asker_may_no_longer_read_is_withhel
     data = client.get(answer.get_absolute_url(), {"format": "json"}).json()
     assert data["answer"] == ""
     assert data["text_withheld"] is True
+    assert data["citations"] == []  # a citation's claim is a sentence of the answer
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {tokens.create_token(two_teams['b'], 'script')[1]}"
     assert client.get(f"/api/v1/answers/{answer.pk}").json()["answer"] == ""
     assert client.get("/api/v1/answers").json()["items"][0]["answer"] == ""
@@ -284,3 +285,12 @@ def test_a_manager_can_open_the_corpus_to_every_user(client, two_teams):
     client.post(f"/corpora/{corpus.slug}/settings/", {"is_open": "1"})
     client.force_login(two_teams["a"])
     assert client.get(corpus.get_absolute_url()).status_code == 200
+
+
+def test_an_answer_made_from_a_passage_its_asker_may_no_longer_read_is_withheld_even_uncited(client, two_teams):
+    # A generated answer may restate a passage it does not cite; only passages still readable may show.
+    Membership.objects.filter(corpus=two_teams["corpus_b"], user=two_teams["b"]).delete()
+    client.force_login(two_teams["b"])
+    data = client.get(two_teams["answer"].get_absolute_url(), {"format": "json"}).json()
+    assert data["answer"] == ""
+    assert data["citations"] == []
