@@ -139,7 +139,7 @@ def run_pipeline(document: Document) -> None:
     started = time.monotonic()
     deadline = started + settings.INGEST_TIME_LIMIT
     discard_chunks(document)  # from an earlier attempt, if any
-    metadata = extract_isolated(extract.read_metadata, path, document.file_type, deadline=deadline)
+    metadata = extract_isolated(document, extract.read_metadata, path, document.file_type, deadline=deadline)
     update(document, pages_total=metadata.page_count, embedding_model=encoder.name)
     # Only where still blank: someone may have edited them since the claim.
     Document.objects.filter(pk=document.pk, title="").update(title=metadata.title)
@@ -243,8 +243,9 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     return page_warning(pages_done, empty_pages, unreadable_pages)
 
 
-def extract_isolated(function, *args, deadline: float):  # -> what function returns
-    """Runs one of extract's functions in the sandbox process, within the document's time and memory."""
+def extract_isolated(document: Document, function, *args, deadline: float):  # -> what function returns
+    """Runs one of extract's functions in the sandbox process, within the document's time and memory,
+    reporting progress while it runs (a long call must not look like a dead worker)."""
     try:
         return sandbox.run(
             function,
@@ -252,6 +253,7 @@ def extract_isolated(function, *args, deadline: float):  # -> what function retu
             max_unpacked=settings.PARSE_MAX_UNPACKED_MB * 1024**2,
             memory_limit=settings.PARSE_MEMORY_MB * 1024**2,
             deadline=deadline,
+            on_wait=lambda: update(document),
         )
     except sandbox.TimedOut as exc:
         raise OutOfTime from exc
@@ -261,7 +263,8 @@ def iter_pages_isolated(path: Path, document: Document, deadline: float) -> Iter
     """The document's pages, read in the sandbox PAGES_PER_READ at a time (pages_total is known by now)."""
     step = PAGES_PER_READ
     for start in range(0, max(document.pages_total, 1), step):
-        pages = extract_isolated(extract.read_pages, path, document.file_type, start, start + step, deadline=deadline)
+        pages = extract_isolated(document, extract.read_pages, path, document.file_type, start, start + step,
+                                 deadline=deadline)  # fmt: skip
         yield from pages
 
 

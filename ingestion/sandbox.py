@@ -32,6 +32,8 @@ TOO_MUCH_MEMORY = (
 )
 CRASHED = "The program that reads this kind of file crashed on it; the file may be damaged."
 PR_SET_PDEATHSIG = 1
+# How often a long call lets its caller report progress (the pipeline's heartbeat; INGEST_STALE_AFTER is 300 s).
+WAIT_SLICE_SECONDS = 30.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,7 +42,9 @@ class TimedOut(Exception):
 
 
 def serve(connection: Connection, memory_limit: int) -> None:
-    """The child's loop: calls what it is sent and sends back ("ok", result) or ("error", exception)."""
+    """The child's loop: calls what it is sent and sends back (outcome, value, retire): ("ok", result),
+    ("error", our ExtractionError), ("memory", None) or ("crash", what was raised, as text); retire when
+    this child should not be used again."""
     if sys.platform == "linux":
         # Dies with the worker that started it, even one killed outright.
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -54,22 +58,29 @@ def serve(connection: Connection, memory_limit: int) -> None:
             function, args, kwargs = connection.recv()
         except (EOFError, OSError):
             return
+        outcome, value = call_one(function, args, kwargs, memory_limit)
+        # A child that once held half its cap is not used again: its peak would blame the next call for a
+        # failed allocation, and the memory may not go back to the system.
+        retire = peak_memory() > memory_limit / 2
         try:
-            reply = ("ok", function(*args, **kwargs))
+            connection.send((outcome, value, retire))
         except MemoryError:
-            reply = ("memory", None)
-        except ExtractionError as exc:
-            reply = ("error", exc)
-        except Exception as exc:
-            # C libraries report a failed allocation in their own words (lxml: "XMLSyntaxError: unknown
-            # error"): near the cap, that is what it was. Otherwise sent as text, as it may not pickle.
-            reply = (
-                ("memory", None) if peak_memory() > memory_limit * 0.9 else ("crash", f"{type(exc).__name__}: {exc}")
-            )
-        try:
-            connection.send(reply)
-        except MemoryError:
-            connection.send(("memory", None))
+            connection.send(("memory", None, True))
+
+
+def call_one(function: Callable, args: tuple, kwargs: dict, memory_limit: int) -> tuple[str, Any]:
+    try:
+        return "ok", function(*args, **kwargs)
+    except MemoryError:
+        return "memory", None
+    except ExtractionError as exc:
+        return "error", exc
+    except Exception as exc:
+        # C libraries report a failed allocation in their own words (lxml: "XMLSyntaxError: unknown
+        # error"): near the cap (in a child that began below half of it), that is what it was.
+        if peak_memory() > memory_limit * 0.9:
+            return "memory", None
+        return "crash", f"{type(exc).__name__}: {exc}"  # as text: an arbitrary exception may not pickle
 
 
 def peak_memory() -> int:
@@ -92,38 +103,64 @@ class Sandbox:
         self.process: subprocess.Popen | None = None
         self.connection: Connection | None = None
 
-    def call(self, function: Callable, *args: Any, timeout: float, **kwargs: Any) -> Any:
-        """function(*args, **kwargs) in the child; raises ExtractionError (in words) or TimedOut."""
+    def call(
+        self,
+        function: Callable,
+        *args: Any,
+        timeout: float,
+        on_wait: Callable[[], None] | None = None,
+        wait_slice: float = WAIT_SLICE_SECONDS,
+        **kwargs: Any,
+    ) -> Any:
+        """function(*args, **kwargs) in the child; raises ExtractionError (in words) or TimedOut.
+
+        While it waits, on_wait is called every wait_slice seconds (the pipeline's heartbeat); whatever it
+        raises ends the call and the child."""
         if timeout <= 0:
             raise TimedOut
-        if self.process is None or self.process.poll() is not None:
-            self.start()
-        assert self.connection is not None
         try:
-            self.connection.send((function, args, kwargs))
-        except OSError:
-            # It died since the last call: once more, with a new one.
+            self.send((function, args, kwargs))
+            outcome, value, retire = self.receive(timeout, on_wait, wait_slice)
+        except BaseException:
+            # Timed out, crashed, or stopped by the caller: the child may still be busy with this call.
             self.stop()
-            self.start()
-            self.connection.send((function, args, kwargs))
-        if not self.connection.poll(timeout):
+            raise
+        if retire or outcome in ("memory", "crash"):
             self.stop()
-            raise TimedOut
-        try:
-            outcome, value = self.connection.recv()
-        except (EOFError, OSError) as exc:
-            # Killed on the way (the kernel's OOM killer, a segfault in a C library).
-            self.stop()
-            raise ExtractionError(CRASHED) from exc
         if outcome == "ok":
             return value
         if outcome == "error":
             raise value
-        self.stop()  # whatever it holds after a MemoryError or a crash goes with it
         if outcome == "memory":
             raise ExtractionError(TOO_MUCH_MEMORY.format(size=format_size(self.memory_limit)))
         log.warning("the extractor failed: %s", value)
         raise ExtractionError(CRASHED)
+
+    def send(self, message: tuple) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        assert self.connection is not None
+        try:
+            self.connection.send(message)
+        except OSError:
+            # It died since the last call: once more, with a new one.
+            self.stop()
+            self.start()
+            self.connection.send(message)
+
+    def receive(self, timeout: float, on_wait: Callable[[], None] | None, wait_slice: float) -> tuple:
+        assert self.connection is not None
+        deadline = time.monotonic() + timeout
+        while not self.connection.poll(max(0.0, min(wait_slice, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                raise TimedOut
+            if on_wait is not None:
+                on_wait()
+        try:
+            return self.connection.recv()
+        except (EOFError, OSError) as exc:
+            # Killed on the way (the kernel's OOM killer, a segfault in a C library).
+            raise ExtractionError(CRASHED) from exc
 
     def start(self) -> None:
         parent_end, child_end = socket.socketpair()
@@ -149,8 +186,16 @@ _lock = threading.Lock()
 _sandboxes: dict[int, Sandbox] = {}
 
 
-def run(function: Callable, *args: Any, memory_limit: int, deadline: float, **kwargs: Any) -> Any:
-    """Runs function in this process' sandbox with that memory limit, until time.monotonic() reaches deadline."""
+def run(
+    function: Callable,
+    *args: Any,
+    memory_limit: int,
+    deadline: float,
+    on_wait: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Runs function in this process' sandbox with that memory limit, until time.monotonic() reaches deadline,
+    calling on_wait now and then meanwhile."""
     with _lock:
         sandbox = _sandboxes.get(memory_limit)
         if sandbox is None:
@@ -158,7 +203,7 @@ def run(function: Callable, *args: Any, memory_limit: int, deadline: float, **kw
                 other.stop()
             _sandboxes.clear()
             sandbox = _sandboxes[memory_limit] = Sandbox(memory_limit)
-        return sandbox.call(function, *args, timeout=deadline - time.monotonic(), **kwargs)
+        return sandbox.call(function, *args, timeout=deadline - time.monotonic(), on_wait=on_wait, **kwargs)
 
 
 if __name__ == "__main__":

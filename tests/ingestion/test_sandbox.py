@@ -75,3 +75,36 @@ def test_an_extraction_error_comes_back_as_itself(box):
 def test_no_time_left_means_no_call(box):
     with pytest.raises(sandbox.TimedOut):
         box.call(sleep, 0, timeout=0)
+
+
+def test_a_long_call_lets_its_caller_report_progress_meanwhile(box):
+    beats = []
+    assert box.call(sleep, 2, timeout=30, on_wait=lambda: beats.append(1), wait_slice=0.3) == "awake"
+    assert len(beats) >= 4
+
+
+class Gone(Exception):
+    pass
+
+
+def test_what_the_progress_report_raises_ends_the_call_and_the_child(box):
+    first = box.call(child_pid, timeout=30)
+
+    def taken_over():
+        raise Gone
+
+    with pytest.raises(Gone):
+        box.call(sleep, 60, timeout=120, on_wait=taken_over, wait_slice=0.2)
+    assert box.call(child_pid, timeout=30) != first  # the busy child did not stay
+
+
+def test_a_child_that_held_half_its_cap_is_not_used_again(box):
+    first = box.call(child_pid, timeout=30)
+    assert box.call(allocate, 300, timeout=30) == 300 * MB  # fine, but past half of 512 MB
+    assert box.call(child_pid, timeout=30) != first
+
+
+def test_an_ordinary_error_after_a_large_call_is_not_blamed_on_memory(box):
+    box.call(allocate, 300, timeout=30)
+    with pytest.raises(ExtractionError, match="not for us"):
+        box.call(refuse, timeout=30)
