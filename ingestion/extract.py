@@ -28,6 +28,7 @@ TOO_MUCH_UNPACKED = (
 )
 # A Word file is a zip: what its members add up to once unpacked, at most (the pipeline passes its setting).
 MAX_UNPACKED_BYTES = 512 * 1024**2
+UNPACK_STEP = 1024**2
 UNKNOWN_ENCODING = (
     "The text in this file is in an encoding we could not recognise. Save it as UTF-8 and upload it again."
 )
@@ -183,21 +184,31 @@ def normalize_pdf_text(text: str) -> str:
 
 
 def check_unpacked_size(path: Path, max_unpacked: int) -> None:
-    """Refuses a zip-based file whose members would unpack to more than max_unpacked bytes in all.
+    """Refuses a zip-based file whose members unpack to more than max_unpacked bytes in all.
 
-    The sizes in the zip's directory can be trusted for this: Python's zipfile never unpacks a member
-    past its declared size (a member that holds more fails its checksum, as damaged)."""
+    By the sizes its directory declares first, then by unpacking each member a megabyte at a time: zipfile's
+    read() of a whole member inflates all it holds before cutting it to the declared size, so a member that
+    claims 1 KB can still take a gigabyte (a member that holds more than it declares then fails its
+    checksum here, as damaged)."""
+    too_much = ExtractionError(TOO_MUCH_UNPACKED.format(size=format_size(max_unpacked)))
     try:
         with zipfile.ZipFile(path) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except MemoryError:
+            members = archive.infolist()
+            if sum(member.file_size for member in members) > max_unpacked:
+                raise too_much
+            unpacked = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while block := stream.read(UNPACK_STEP):
+                        unpacked += len(block)
+                        if unpacked > max_unpacked:
+                            raise too_much
+    except (ExtractionError, MemoryError):
         raise
     except Exception as exc:
-        # zipfile raises more than BadZipFile on a broken directory: NotImplementedError ("zip file
-        # version 6.8"), ValueError, struct.error, UnicodeDecodeError...
+        # zipfile raises more than BadZipFile on a broken file: NotImplementedError ("zip file version
+        # 6.8"), ValueError, struct.error, zlib.error, UnicodeDecodeError...
         raise ExtractionError(DAMAGED_DOCX) from exc
-    if unpacked > max_unpacked:
-        raise ExtractionError(TOO_MUCH_UNPACKED.format(size=format_size(max_unpacked)))
 
 
 def format_size(size: int) -> str:
