@@ -9,8 +9,6 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16)  # the key's start, so its owner can tell keys apart
     key_hash = models.CharField(max_length=64, unique=True)
-    # Of the user's password hash when the token was made: a password change ends the token.
-    password_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

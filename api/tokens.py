@@ -18,33 +18,35 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def password_fingerprint(user) -> str:
-    """Changes whenever the user's password does (in any way: their page, the admin, a command)."""
-    return hashlib.sha256(user.password.encode()).hexdigest()
-
-
 def create_token(user, name: str) -> tuple[ApiToken, str]:
     """Makes a token for the user; returns it and its key, which is not stored and cannot be shown again."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name,
-        prefix=key[: len(KEY_PREFIX) + 6],
-        key_hash=hash_key(key),
-        password_fingerprint=password_fingerprint(user),
-    )
+    token = ApiToken.objects.create(user=user, name=name, prefix=key[: len(KEY_PREFIX) + 6], key_hash=hash_key(key))
     return token, key
 
 
+class PasswordChangeEndsTokens:
+    """Listed with the password validators for Django's password_changed hook: a new password (from the
+    account page, the admin or `changepassword`) revokes the user's API tokens, so that a stolen password
+    leaves no working token behind. Django does not call it when it only rehashes a password at login."""
+
+    def validate(self, password: str, user=None) -> None:
+        pass  # any password is fine by this rule
+
+    def password_changed(self, password: str, user=None) -> None:
+        if user is not None and user.pk is not None:
+            ApiToken.objects.filter(user=user).delete()
+
+    def get_help_text(self) -> str:
+        return "Changing your password revokes your API tokens."
+
+
 def user_for_key(key: str):
-    """The active user a key belongs to, or None for an unknown or revoked key, or one made before the
-    user's password last changed (a stolen password must not leave a working token behind)."""
+    """The active user a key belongs to, or None for an unknown or revoked key."""
     if not key.startswith(KEY_PREFIX):
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
     if token is None or not token.user.is_active:
-        return None
-    if token.password_fingerprint != password_fingerprint(token.user):
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:

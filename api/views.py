@@ -11,11 +11,7 @@ from .forms import TokenForm
 
 
 def render_tokens(request: HttpRequest, form: TokenForm, new_key: str = "", status: int = 200) -> HttpResponse:
-    current = tokens.password_fingerprint(request.user)
-    listed = list(request.user.api_tokens.all())
-    for token in listed:
-        token.is_ended = token.password_fingerprint != current
-    context = {"tokens": listed, "form": form, "new_key": new_key}
+    context = {"tokens": request.user.api_tokens.all(), "form": form, "new_key": new_key}
     return render(request, "api/tokens.html", context, status=status)
 
 

@@ -159,6 +159,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django's hook for a changed password, which revokes the user's API tokens.
+    {"NAME": "api.tokens.PasswordChangeEndsTokens"},
 ]
 # django-axes counts wrong passwords (and unknown API tokens, in api/api.py) before Django checks one.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]

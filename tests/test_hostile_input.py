@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -335,6 +336,20 @@ def test_a_password_change_ends_the_users_api_tokens(api, member):
     member.set_password("a-new-password-after-a-leak")
     member.save()
     assert api.get("/api/v1/corpora").status_code == 401
+
+
+def test_a_password_rehashed_at_login_keeps_the_users_api_tokens(api, member, client):
+    # Django rehashes a password at login when its hasher's work factor has changed; that is no change.
+    member.password = PBKDF2PasswordHasher().encode("the-same-password-1", "somesalt", iterations=1000)
+    member.save()
+    assert log_in_as(client, member.username, "the-same-password-1").status_code == 302
+    member.refresh_from_db()
+    assert "$1000$" not in member.password  # rehashed
+    assert api.get("/api/v1/corpora").status_code == 200
+
+
+def log_in_as(client, username: str, password: str):
+    return client.post(reverse("login"), {"username": username, "password": password})
 
 
 # 11. The API's file_url refused a token.
