@@ -171,6 +171,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "api.lockout.lockout_response"
+# Proxies in front of the web that append the client's address to X-Forwarded-For (1 behind Caddy or nginx):
+# without it, every client behind a proxy has the proxy's address, and one client could lock out a username.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ingestion:home"
 LOGOUT_REDIRECT_URL = "login"

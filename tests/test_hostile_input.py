@@ -370,3 +370,18 @@ def test_a_token_of_another_team_gets_404_for_the_file(api, corpus, upload, tmp_
     response = api.get(f"/api/v1/documents/{document.pk}/file")
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_behind_a_proxy_a_lockout_holds_for_the_clients_own_address(client, django_user_model, settings):
+    # Without TRUSTED_PROXY_COUNT every client behind the proxy had its address: anyone could lock a user out.
+    settings.TRUSTED_PROXY_COUNT = 1
+    django_user_model.objects.create_user(username="target", password="the-right-password-42")
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    attacker = {**proxy, "HTTP_X_FORWARDED_FOR": "203.0.113.7"}
+    forging = {**proxy, "HTTP_X_FORWARDED_FOR": "198.51.100.2, 203.0.113.7"}  # a made-up first entry changes nothing
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "target", "password": "wrong"}, **attacker)
+    form = {"username": "target", "password": "the-right-password-42"}
+    assert client.post(reverse("login"), form, **forging).status_code == 429
+    owner = {**proxy, "HTTP_X_FORWARDED_FOR": "192.0.2.44"}
+    assert client.post(reverse("login"), form, **owner).status_code == 302
