@@ -3,13 +3,15 @@
 The OpenAPI schema is served at /api/v1/openapi.json and browsable at /api/v1/docs (both, like everything
 else, for a logged-in user or a token)."""
 
+import contextlib
 from functools import wraps
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
@@ -60,6 +62,10 @@ def count_unknown_token(request: HttpRequest) -> None:
     client that keeps trying."""
     if AxesProxyHandler.is_locked(request, TOKEN_CREDENTIALS):
         raise TokensPaused
+    # django-axes records a failure's form fields: a body Django cannot parse is left empty for it (and is
+    # answered in words where it is read).
+    with contextlib.suppress(MultiPartParserError, SuspiciousOperation, BadRequest):
+        request.POST  # noqa: B018
     AxesProxyHandler.user_login_failed(sender=TokenAuth, credentials=TOKEN_CREDENTIALS, request=request)
 
 

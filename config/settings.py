@@ -59,9 +59,18 @@ def read_secret_key() -> str:
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         make_data_dir()
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under another name, then linked into place: two processes starting at once must
+        # not read a half-written key, and the second one takes the first one's.
+        draft = DATA_DIR / f".secret_key.{os.getpid()}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as out:
             out.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 

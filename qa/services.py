@@ -98,7 +98,8 @@ def make_blocks(passages: list[Passage], base_url: str) -> list[prompting.Block]
                 title=document.display_title,
                 date=date.isoformat(),
                 url=passage_url(passage, base_url),
-                text=passage.chunk.text,
+                # Passages cut before CHUNK_MAX_CHARS existed can be megabytes long.
+                text=passage.chunk.text[: settings.CHUNK_MAX_CHARS],
             )
         )
     return blocks

@@ -32,12 +32,12 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 def make_private(data_dir: Path) -> None:
-    """The data folder and the files at its top (the database, the secret key) for their owner only, also
-    when an older version made them readable to all; what is made from now on is private too (umask)."""
+    """The data folder, the database and the secret key for their owner only, also when an older version
+    made them readable to all; what is made from now on is private too (umask)."""
     os.umask(0o077)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)
-    for path in data_dir.iterdir():
+    for path in [*data_dir.glob("db.sqlite3*"), data_dir / "secret_key"]:
         if path.is_file():
             path.chmod(0o600)
 

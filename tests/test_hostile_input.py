@@ -385,3 +385,10 @@ def test_behind_a_proxy_a_lockout_holds_for_the_clients_own_address(client, djan
     assert client.post(reverse("login"), form, **forging).status_code == 429
     owner = {**proxy, "HTTP_X_FORWARDED_FOR": "192.0.2.44"}
     assert client.post(reverse("login"), form, **owner).status_code == 302
+
+
+def test_an_unknown_token_with_a_body_django_cannot_parse_is_answered_in_json(client, db):
+    response = client.generic("POST", "/api/v1/ask", b"--x\r\n\r\nhello\r\n--x--\r\n",
+                              content_type="multipart/form-data", HTTP_AUTHORIZATION="Bearer dqa_guess")  # fmt: skip
+    assert response.status_code in (400, 401)
+    assert response.json()["detail"]
