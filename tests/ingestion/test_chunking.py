@@ -98,3 +98,23 @@ def test_runs_of_other_line_breaks_are_split_at_once_and_keep_their_offsets(chun
         pieces = chunker.split(text)
     assert all(text[piece.start : piece.end] == piece.text for piece in pieces)
     assert "".join(piece.text for piece in pieces).count(".") >= 4000
+
+
+def test_long_runs_without_spaces_are_cut_by_tokens_at_once(chunker):
+    # Found by tests/test_fuzzing.py: past a passage's worth of characters without a space the splitter
+    # slows down by orders of magnitude (this took it 11 s).
+    text = "\U0001f600" * 1532 + "date:" * 1270 + " Then a sentence."
+    with cpu_budget(1):
+        pieces = chunker.split(text)
+    assert all(text[piece.start : piece.end] == piece.text for piece in pieces)
+    assert "".join(piece.text for piece in pieces).replace(" ", "") == text.replace(" ", "")
+    assert max(piece.token_count for piece in pieces) <= MODEL_MAX_SEQ_LENGTH - 2
+    assert pieces[-1].text.endswith("Then a sentence.")
+
+
+def test_unspaced_cjk_paragraphs_become_passages_the_model_reads_whole(chunker):
+    text = "漢字仮名交じり文。" * 2000
+    pieces = chunker.split(text)
+    assert (pieces[0].start, pieces[-1].end) == (0, len(text))
+    assert all(after.start <= before.end for before, after in itertools.pairwise(pieces))
+    assert max(piece.token_count for piece in pieces) <= MODEL_MAX_SEQ_LENGTH - 2
