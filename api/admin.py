@@ -1,3 +1,5 @@
+"""The admin's view of API tokens: staff list and revoke them, never see or make keys."""
+
 from django.contrib import admin
 
 from .models import ApiToken

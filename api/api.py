@@ -4,6 +4,7 @@ The OpenAPI schema is served at /api/v1/openapi.json and browsable at /api/v1/do
 else, for a logged-in user or a token)."""
 
 import contextlib
+import logging
 from functools import wraps
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -16,7 +17,12 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
+from ingestion.middleware import UNREADABLE_BODY
+from ingestion.services import STORAGE_FAILED
+
 from . import answers, documents, lockout, tokens
+
+log = logging.getLogger(__name__)
 
 UNAUTHENTICATED = "Send a valid API token as `Authorization: Bearer <token>` (make one at /account/tokens/), or log in."
 # Unknown keys are counted per address by django-axes, as wrong passwords are, under a name of their own.
@@ -99,6 +105,22 @@ def unreadable(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
         f"send at most {settings.UPLOAD_MAX_FILES} files per upload."
     )
     return api.create_response(request, {"detail": detail}, status=400)
+
+
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(BadRequest)
+def unreadable_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A multipart body without a boundary, or with a part header over Django's cap.
+    return api.create_response(request, {"detail": UNREADABLE_BODY}, status=400)
+
+
+@api.exception_handler(OSError)
+def not_stored(request: HttpRequest, exc: OSError) -> HttpResponse:
+    if request.content_type != "multipart/form-data":
+        raise exc
+    # Django spools a large upload to a temporary file as it reads the body: the disk filled meanwhile.
+    log.exception("an upload could not be received")
+    return api.create_response(request, {"detail": STORAGE_FAILED}, status=507)
 
 
 @api.exception_handler(TokensPaused)

@@ -1,3 +1,5 @@
+"""The API app: tokens, the REST routes under /api/v1/ and the account pages that make tokens."""
+
 from django.apps import AppConfig
 
 

@@ -1,10 +1,9 @@
 """Corpora and documents over the API: list, upload, follow, delete. Reading is decided by
 `Corpus.objects.readable_by`, through ingestion.access, exactly as for the pages."""
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import File, Query, Router, Schema, Status, UploadedFile
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ingestion import access, downloads, services
@@ -78,6 +77,9 @@ def get_corpus(request: HttpRequest, slug: str) -> dict:
 
 class DocumentFilter(Schema):
     status: Document.Status | None = None
+    sha256: str | None = Field(
+        None, pattern="^[0-9a-fA-F]{64}$", description="Only the document with this content, if the corpus has it."
+    )
 
 
 @router.get(
@@ -90,6 +92,9 @@ def list_documents(request: HttpRequest, slug: str, filters: Query[DocumentFilte
     documents = corpus.documents.select_related("corpus")
     if filters.status:
         documents = documents.filter(status=filters.status)
+    if filters.sha256:
+        # The page asks this before sending a file, so a copy is not uploaded at all.
+        documents = documents.filter(sha256=filters.sha256.lower())
     role = access.role_in(request.user, corpus)
     return LazyRows(documents, lambda document: document_data(request, document, role))
 
@@ -105,23 +110,20 @@ def list_documents(request: HttpRequest, slug: str, filters: Query[DocumentFilte
     ),
 )
 def upload(request: HttpRequest, slug: str, files: File[list[UploadedFile]]) -> Status:
-    corpus = access.readable_corpus(request.user, slug)
-    if not access.can_upload(request.user, corpus):
-        raise PermissionDenied("Only the corpus' contributors and managers may upload.")
+    corpus = access.uploadable_corpus(request.user, slug)
     form = UploadForm(data={}, files=request.FILES)
     if not form.is_valid():
         return Status(form.status, {"detail": " ".join(str(e) for errors in form.errors.values() for e in errors)})
     role = access.role_in(request.user, corpus)
-    results = []
-    for file in form.cleaned_data["files"]:
-        try:
-            stored = services.accept_upload(file=file, name=file.name, corpus=corpus, uploaded_by=request.user)
-        except services.UploadError as exc:
-            results.append({"name": file.name, "outcome": "error", "error": str(exc), "document": None})
-            continue
-        outcome = "duplicate" if stored.is_duplicate else "uploaded"
-        data = document_data(request, stored.document, role)
-        results.append({"name": file.name, "outcome": outcome, "document": data})
+    results = [
+        {
+            "name": outcome.name,
+            "outcome": outcome.outcome,
+            "error": outcome.error,
+            "document": document_data(request, outcome.document, role) if outcome.document else None,
+        }
+        for outcome in services.accept_uploads(form.cleaned_data["files"], corpus=corpus, uploaded_by=request.user)
+    ]
     return Status(200, {"results": results})
 
 

@@ -1,3 +1,5 @@
+"""The form that names a new API token."""
+
 from django import forms
 
 

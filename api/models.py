@@ -1,3 +1,5 @@
+"""API tokens, stored as hashes."""
+
 from django.conf import settings
 from django.db import models
 

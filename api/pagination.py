@@ -1,3 +1,5 @@
+"""Limit-and-offset pages for the API's lists, with both bounds enforced."""
+
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
 

@@ -1,3 +1,5 @@
+"""The account pages for API tokens: list, make, revoke."""
+
 from django.urls import path
 
 from . import views

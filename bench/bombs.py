@@ -36,7 +36,7 @@ def run_child(path: Path, unpacked_mb: int | None) -> dict:
     from django.conf import settings
     from django.core.management import call_command
 
-    from ingestion import indexing, pipeline, services
+    from ingestion import encoders, pipeline, services
     from ingestion.models import Document
 
     if unpacked_mb is not None:
@@ -44,8 +44,8 @@ def run_child(path: Path, unpacked_mb: int | None) -> dict:
     call_command("migrate", verbosity=0)
     corpus = services.create_corpus(name="bombs")
     with open(path, "rb") as f:
-        document = services.accept_upload(file=f, name=path.name, corpus=corpus).document
-    indexing.encoder_for(corpus.embedding_model).encode(["warm up"])
+        document = services.accept_upload(file=f, name=path.name, corpus=corpus, send=False).document
+    encoders.encoder_for(corpus.embedding_model).encode(["warm up"])
     me = psutil.Process()
     before = me.memory_info().rss
     peaks = {"worker": before, "sandbox": 0}
@@ -89,7 +89,7 @@ def main() -> None:
         print(json.dumps(run_child(Path(args.child[0]), unpacked)))
         return
 
-    from tests.documents import make_docx_bomb, make_flate_pdf_bomb
+    from testkit.documents import make_docx_bomb, make_flate_pdf_bomb
 
     size = int(args.gib * 1024**3)
     with tempfile.TemporaryDirectory() as folder:

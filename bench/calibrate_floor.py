@@ -30,7 +30,7 @@ def main() -> None:
     django.setup()
     from ingestion.models import Corpus
     from qa import evaluation
-    from qa.search import retrieve
+    from qa.retrieval import retrieve
 
     corpus = Corpus.objects.get(slug=args.corpus)
     squad = evaluation.load_questions(SHARED / "squad" / "dev-v1.1.json").questions

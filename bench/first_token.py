@@ -2,7 +2,7 @@
 
 Usage: DATA_DIR=... python bench/first_token.py --corpus SLUG [--questions 100]
 Runs the real asking service (retrieval, prompt packing with the server's /tokenize, the answer
-row and its sources, the streaming request) against tests/fake_llm.py answering at once, and prints
+row and its sources, the streaming request) against testkit/fake_llm.py answering at once, and prints
 p50/p95 of the time from the call to the first token, split into retrieval and the rest.
 Questions are SQuAD dev questions; use a corpus ingested with `manage.py evaluate --ingest`.
 """
@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_llm import FakeLLM  # noqa: E402
+from testkit.fake_llm import FakeLLM  # noqa: E402
 
 SQUAD = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "eval" / "squad" / "dev-v1.1.json"
 

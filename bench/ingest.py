@@ -32,15 +32,15 @@ def run_child(pdf: Path) -> dict:
     django.setup()
     from django.core.management import call_command
 
-    from ingestion import indexing, pipeline, services
+    from ingestion import encoders, pipeline, services
     from ingestion.models import Document
-    from tests.documents import long_pages
+    from testkit.documents import long_pages
 
     call_command("migrate", verbosity=0)
     corpus = services.create_corpus(name="bench")
     with open(pdf, "rb") as f:
-        document = services.accept_upload(file=f, name=pdf.name, corpus=corpus).document
-    encoder = indexing.encoder_for(corpus.embedding_model)
+        document = services.accept_upload(file=f, name=pdf.name, corpus=corpus, send=False).document
+    encoder = encoders.encoder_for(corpus.embedding_model)
     # Warm up on full-length passages, so neither measurement pays for the first batches.
     encoder.encode([" ".join(long_pages(1)[0].split()[:150])] * encoder.batch_size * 4)
     import psutil
@@ -71,7 +71,7 @@ def run_child(pdf: Path) -> dict:
 
 
 def measure(pages: int, workdir: Path, backend: str) -> dict:
-    from tests.documents import long_pages, make_pdf
+    from testkit.documents import long_pages, make_pdf
 
     pdf = make_pdf(workdir / f"bench-{pages}.pdf", pages=long_pages(pages))
     data_dir = workdir / f"data-{pages}"

@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.documents import long_pages, make_pdf  # noqa: E402
+from testkit.documents import long_pages, make_pdf  # noqa: E402
 
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "eval"
 PORT = 8765
@@ -225,7 +225,7 @@ def main() -> None:
     }  # fmt: skip
     fake = None
     if args.llm == "fake":
-        from tests.fake_llm import FakeLLM
+        from testkit.fake_llm import FakeLLM
 
         fake = FakeLLM().__enter__()
         fake.answer = " ".join(["The answer is in the passage [1]."] * 5)

@@ -33,7 +33,7 @@ def free_port() -> int:
 
 def make_pdfs(folder: Path) -> list[tuple[str, Path, int]]:
     """(label, file, cited page) for each PDF to measure."""
-    from tests.documents import TOPIC_PAGES, long_pages, make_pdf
+    from testkit.documents import TOPIC_PAGES, long_pages, make_pdf
 
     pdfs = [
         ("5 pages", make_pdf(folder / "five.pdf", pages=TOPIC_PAGES), 4),
@@ -47,15 +47,15 @@ def make_pdfs(folder: Path) -> list[tuple[str, Path, int]]:
 
 def ingest(pdfs: list[tuple[str, Path, int]]) -> list[tuple[str, str]]:
     """Stores and ingests each PDF; returns (label, the cited passage's URL path)."""
-    from config.celery import app as celery_app
     from ingestion import services
+    from ingestion.tasks import ingest
 
-    celery_app.conf.task_always_eager = True  # ingest here, without a worker
     corpus = services.create_corpus(name="Bench")
     links = []
     for label, path, page in pdfs:
         with open(path, "rb") as f:
-            document = services.accept_upload(file=f, name=path.name, corpus=corpus).document
+            document = services.accept_upload(file=f, name=path.name, corpus=corpus, send=False).document
+        ingest(document.pk)  # here, without a worker
         document.refresh_from_db()
         assert document.status == document.Status.READY, document.error
         chunk = document.chunks.filter(page=page).order_by("ordinal").first()

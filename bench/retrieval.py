@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingestion import embeddings  # noqa: E402
-from ingestion.index import IndexStore, new_index  # noqa: E402
+from ingestion.vector_index import IndexStore, new_index  # noqa: E402
 
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "eval"
 NOISE = 0.35  # per-dimension noise relative to a unit vector's typical component
@@ -63,7 +63,7 @@ def build_vectors(base: np.ndarray, size: int, rng: np.random.Generator) -> np.n
 
 
 def fetch_timings(texts: list[str], vectors: np.ndarray, queries: int, rng: np.random.Generator) -> list[float]:
-    """Seconds to fetch 50 candidate chunks by primary key, as qa.search does, from a real table."""
+    """Seconds to fetch 50 candidate chunks by primary key, as qa.retrieval does, from a real table."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-fetch-")
     os.environ.pop("DATABASE_URL", None)

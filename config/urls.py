@@ -1,3 +1,5 @@
+"""The root URL map: admin, sign-in, account, the API, and the app's pages."""
+
 from django.contrib import admin
 from django.urls import include, path
 

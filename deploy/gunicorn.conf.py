@@ -24,9 +24,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 
 def post_worker_init(worker):
     # Otherwise the first questions after a start all load the model at once, and wait seconds for it.
-    from ingestion import embeddings, indexing
+    from ingestion import embeddings, encoders
 
     try:
-        indexing.load_default_encoder()
+        encoders.load_default_encoder()
     except embeddings.EncoderUnavailable as exc:
         worker.log.warning("%s; it is loaded again on the first question", exc)

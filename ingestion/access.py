@@ -43,6 +43,14 @@ def can_upload(user, corpus: Corpus) -> bool:
     return RANK.get(role_in(user, corpus), 0) >= RANK[Role.CONTRIBUTOR]
 
 
+def uploadable_corpus(user, slug: str) -> Corpus:
+    """The corpus, if the user may upload to it: a 404 if they may not read it, a 403 if only read it."""
+    corpus = readable_corpus(user, slug)
+    if not can_upload(user, corpus):
+        raise PermissionDenied("Only the corpus' contributors and managers may upload.")
+    return corpus
+
+
 def can_manage(user, corpus: Corpus) -> bool:
     return role_in(user, corpus) == Role.MANAGER
 

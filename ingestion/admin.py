@@ -1,10 +1,12 @@
+"""The admin for corpora, documents, members and re-embeddings; its actions call services."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
 
-from . import reembedding, services, tasks
+from . import dispatch, services
 from .models import Corpus, Document, Membership, Reembedding
 
 
@@ -49,11 +51,8 @@ class CorpusAdmin(admin.ModelAdmin):
     @admin.action(description="Rebuild the search index from the database")
     def rebuild_index(self, request, queryset) -> None:
         for corpus in queryset:
-            # In a worker: a large corpus takes longer than a web request should.
-            try:
-                tasks.rebuild_index.delay(corpus.pk)
-            except Exception:
-                self.message_user(request, f"{corpus}: the task queue did not answer; try again.", messages.ERROR)
+            if not services.request_rebuild(corpus):
+                self.message_user(request, f"{corpus}: {dispatch.QUEUE_DOWN}", messages.ERROR)
                 continue
             self.message_user(request, f"{corpus}: the index is being rebuilt by a worker.")
 
@@ -82,8 +81,8 @@ class CorpusAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/ingestion/reembed.html", context)
         for corpus in queryset:
             try:
-                reembedding.start_reembedding(corpus, form.cleaned_data["model"], requested_by=request.user)
-            except reembedding.ReembeddingError as exc:
+                services.start_reembedding(corpus, form.cleaned_data["model"], requested_by=request.user)
+            except services.ReembeddingError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
             self.message_user(

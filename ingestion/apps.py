@@ -1,3 +1,5 @@
+"""The ingestion app: corpora, documents and their passages, from upload to the indexes."""
+
 from django.apps import AppConfig
 
 

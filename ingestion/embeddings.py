@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
+from .onnx_backend import load_onnx_model
+
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED_ALIASES = {BUNDLED_MODEL, "all-MiniLM-L6-v2"}
 
@@ -106,8 +108,6 @@ def load_encoder(
     """
     try:
         if backend == "onnx":
-            from .onnx_backend import load_onnx_model
-
             model = load_onnx_model(model_location(name), cache_dir=cache_dir or Path(tempfile.gettempdir()))
         else:
             model = load_torch_model(model_location(name), device=device)

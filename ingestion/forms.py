@@ -1,3 +1,5 @@
+"""The forms of the corpus pages: a new corpus, an upload, a member."""
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model

@@ -1,8 +1,12 @@
-"""Refuses an upload whose declared size is over the limit before any of its body is read, and one whose
-body cannot be received because the disk is full.
+"""Refuses an upload (any multipart POST, page or API) whose declared size is over the limit before any of
+its body is read; on the pages, also one whose body cannot be read or received (the disk is full), in words.
 
-It runs before the CSRF check, which would otherwise read (and store) the whole multipart body to
-find the token; the form still checks each file's own size once the body is read."""
+It runs before the CSRF check, which would otherwise read (and store) the whole multipart body to find the
+token, and fail where nothing can answer in words; so for views that have the CSRF check, it reads the
+body first. Views exempt from it (the API, which checks CSRF for sessions itself) read their own bodies and
+answer such failures themselves. The form still checks each file's own size once the body is read. A
+browser's form post (it asks for text/html) gets a page; scripts and API clients get JSON in the API's
+shape."""
 
 import logging
 
@@ -18,8 +22,6 @@ from .services import STORAGE_FAILED
 
 log = logging.getLogger(__name__)
 
-# The page's upload and the API's (whose POST shares its path, and so its resolved name, with the listing).
-UPLOAD_VIEWS = {"ingestion:upload", "api:upload", "api:documents"}
 # Room for the multipart boundaries, headers and the CSRF token around the files.
 MULTIPART_OVERHEAD = 1024 * 1024
 UNREADABLE_BODY = (
@@ -36,6 +38,8 @@ class UploadSizeLimit:
         if request.method == "POST" and self.is_upload(request):
             if self.declared_size(request) > self.limit():
                 return self.refuse(request, self.too_large_message(), status=413, title="Too large")
+            if is_csrf_exempt(request):
+                return self.get_response(request)
             try:
                 # Read the body here, where a full disk (Django spools large files to a temporary file)
                 # can be answered in words, rather than wherever the view first touches it.
@@ -56,10 +60,7 @@ class UploadSizeLimit:
 
     @staticmethod
     def is_upload(request: HttpRequest) -> bool:
-        try:
-            return resolve(request.path_info).view_name in UPLOAD_VIEWS
-        except Resolver404:
-            return False
+        return request.content_type == "multipart/form-data"
 
     @staticmethod
     def declared_size(request: HttpRequest) -> int:
@@ -79,10 +80,23 @@ class UploadSizeLimit:
         )
 
     def refuse(self, request: HttpRequest, message: str, *, status: int, title: str) -> HttpResponse:
-        if resolve(request.path_info).view_name.startswith("api:"):
+        if "text/html" not in request.headers.get("Accept", ""):
             return JsonResponse({"detail": message}, status=status)
-        if "application/json" in request.headers.get("Accept", ""):
-            return JsonResponse({"results": [], "error": message}, status=status)
-        back = reverse("ingestion:corpus", kwargs=resolve(request.path_info).kwargs)
-        context = {"message": message, "back": back, "title": title, "status": status}
+        context = {"message": message, "back": back_link(request), "title": title, "status": status}
         return render(request, "413.html", context, status=status)
+
+
+def is_csrf_exempt(request: HttpRequest) -> bool:
+    try:
+        return getattr(resolve(request.path_info).func, "csrf_exempt", False)
+    except Resolver404:
+        return False
+
+
+def back_link(request: HttpRequest) -> str:
+    """The corpus page the upload came from, or the home page."""
+    try:
+        slug = resolve(request.path_info).kwargs.get("slug")
+    except Resolver404:
+        slug = None
+    return reverse("ingestion:corpus", args=[slug]) if slug else reverse("ingestion:home")

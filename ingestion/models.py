@@ -1,3 +1,5 @@
+"""Corpora, their members, documents, passages (chunks) and re-embeddings."""
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse

@@ -15,13 +15,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import extract, filetypes, indexing, sandbox
+from . import corpus_index, encoders, extract, filetypes, sandbox
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError
-from .index import IndexBusy, IndexStore
 from .models import Chunk, Corpus, Document
 from .page_notes import page_warning
+from .vector_index import IndexBusy, IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def stale_before(now=None):
 
 
 def run_pipeline(document: Document) -> None:
-    encoder = indexing.encoder_for(document.corpus.embedding_model)
+    encoder = encoders.encoder_for(document.corpus.embedding_model)
     path = Path(document.file.path)
     if not path.exists():
         raise ExtractionError(FILE_MISSING)
@@ -165,20 +165,20 @@ def add_to_index(document: Document, encoder: Encoder, deadline: float) -> None:
             raise DocumentGone(document.pk)
         if corpus.embedding_model != encoder.name:
             # The corpus was re-embedded with another model while this document was embedded: again, with it.
-            encoder = indexing.encoder_for(corpus.embedding_model)
+            encoder = encoders.encoder_for(corpus.embedding_model)
             update(document, embedding_model=encoder.name, chunks_done=0)
             embed_chunks(document, encoder, deadline)
-        store = indexing.store_for(corpus)
+        store = corpus_index.store_for(corpus)
         # The lock spans the status change too, so a rebuild never misses a document that became ready.
         with index_lock(store, document):
-            if indexing.current_generation(corpus.pk) != corpus.vector_generation:
+            if corpus_index.current_generation(corpus.pk) != corpus.vector_generation:
                 continue  # a re-embedding swapped in its index while we waited for the lock
-            ids = indexing.add_document(document, store)
+            ids = corpus_index.add_document(document, store)
             try:
                 update(document, status=Status.READY, finished_at=timezone.now(),
                        index_seconds=time.monotonic() - started)  # fmt: skip
             except DocumentGone:
-                indexing.remove_chunk_ids(document.corpus_id, ids.tolist(), lock_timeout=LOCK_POLL_SECONDS)
+                corpus_index.remove_chunk_ids(document.corpus_id, ids.tolist(), lock_timeout=LOCK_POLL_SECONDS)
                 raise
             return
 
@@ -283,7 +283,7 @@ def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:
         chunks = list(Chunk.objects.filter(pk__in=group).only("pk", "text"))
         vectors = encoder.encode([chunk.text for chunk in chunks])
         for chunk, vector in zip(chunks, vectors, strict=True):
-            chunk.vector = indexing.vector_to_bytes(vector)
+            chunk.vector = corpus_index.vector_to_bytes(vector)
         Chunk.objects.bulk_update(chunks, ["vector"])
         done += len(chunks)
         update(document, chunks_done=done)
@@ -319,7 +319,7 @@ def mark_failed(owned, document: Document, message: str) -> bool:
     if ids:
         # Nothing half-done stays behind in the index either (a failed document's passages are normally
         # never added to it).
-        indexing.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
+        corpus_index.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
     return bool(updated)
 
 
@@ -327,5 +327,5 @@ def discard_chunks(document: Document) -> None:
     """Removes a document's chunks from the database and, if its lock comes soon, from the index."""
     ids = list(document.chunks.values_list("pk", flat=True))
     if ids:
-        indexing.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
+        corpus_index.remove_chunk_ids(document.corpus_id, ids, lock_timeout=LOCK_POLL_SECONDS)
         document.chunks.all().delete()

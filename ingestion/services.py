@@ -1,4 +1,5 @@
-"""Documents in and out: upload, retry, delete, and putting lost work back in the queue."""
+"""Commands of the web side: corpora and their members; upload, retry and delete documents; rebuilds and
+re-embeddings asked for by a person."""
 
 import hashlib
 import logging
@@ -7,27 +8,26 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import filetypes, indexing
-from .models import Corpus, Document, Membership
-from .pipeline import mark_failed, stale_before, time_limit_message
+from . import corpus_index, dispatch, filetypes, reembedding
+from .models import Corpus, Document, Membership, Reembedding
+from .pipeline import stale_before
 
 log = logging.getLogger(__name__)
 
 Status = Document.Status
 COPY_BUFFER = 1024 * 1024
 INDEX_WAIT_FOR_DELETE = 5  # seconds
+REEMBEDDING_NOT_SENT = "The task queue did not answer, so the re-embedding did not start. Try again."
 STORAGE_FAILED = "The server could not store this file (its disk may be full). Nothing was saved; try again later."
 
 
@@ -56,9 +56,10 @@ def create_corpus(*, name: str, description: str = "", slug: str = "", manager=N
 
 
 def accept_upload(
-    *, file: IO[bytes], name: str, corpus: Corpus, uploaded_by=None, source_url: str = ""
+    *, file: IO[bytes], name: str, corpus: Corpus, uploaded_by=None, source_url: str = "", send: bool = True
 ) -> UploadResult:
-    """Stores a file and queues it, or returns the document that already has the same content."""
+    """Stores a file and queues it, or returns the document that already has the same content. With
+    send=False, no worker is told: the caller ingests the queued document itself (tasks.ingest)."""
     incoming = Path(settings.MEDIA_ROOT) / "incoming"
     try:
         incoming.mkdir(parents=True, exist_ok=True)
@@ -76,9 +77,33 @@ def accept_upload(
         if existing:
             return UploadResult(existing, is_duplicate=True)
         return store_new_document(tmp, digest=digest, size=size, name=name, corpus=corpus,
-                                  uploaded_by=uploaded_by, source_url=source_url)  # fmt: skip
+                                  uploaded_by=uploaded_by, source_url=source_url, send=send)  # fmt: skip
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What became of one file of an upload: "uploaded", a "duplicate" of `document`, or an "error"."""
+
+    name: str
+    outcome: str
+    document: Document | None = None
+    error: str = ""
+
+
+def accept_uploads(files, *, corpus: Corpus, uploaded_by) -> list[UploadOutcome]:
+    """Stores and queues each file (uploaded files, checked by UploadForm); one that cannot be stored
+    does not stop the others."""
+    outcomes = []
+    for file in files:
+        try:
+            stored = accept_upload(file=file, name=file.name, corpus=corpus, uploaded_by=uploaded_by)
+        except UploadError as exc:
+            outcomes.append(UploadOutcome(file.name, "error", error=str(exc)))
+            continue
+        outcomes.append(UploadOutcome(file.name, "duplicate" if stored.is_duplicate else "uploaded", stored.document))
+    return outcomes
 
 
 def find_copy(corpus: Corpus, sha256: str) -> Document | None:
@@ -101,7 +126,7 @@ def copy_and_hash(source: IO[bytes], out: IO[bytes]) -> tuple[str, int]:
 
 
 def store_new_document(
-    tmp: Path, *, digest: str, size: int, name: str, corpus: Corpus, uploaded_by, source_url: str
+    tmp: Path, *, digest: str, size: int, name: str, corpus: Corpus, uploaded_by, source_url: str, send: bool
 ) -> UploadResult:
     original_name = os.path.basename(name.replace("\\", "/")).strip()[:500] or "unnamed"
     detection = filetypes.detect_file_type(tmp, original_name)
@@ -131,8 +156,8 @@ def store_new_document(
     try:
         with transaction.atomic():
             document = Document.objects.create(**fields)
-            if document.status == Status.QUEUED:
-                transaction.on_commit(lambda: enqueue(document.pk))
+            if document.status == Status.QUEUED and send:
+                transaction.on_commit(lambda: dispatch.ingest(document.pk))
     except IntegrityError:
         # The same content arrived in another request a moment ago; that one stands.
         final.unlink(missing_ok=True)
@@ -143,28 +168,6 @@ def store_new_document(
     return UploadResult(document, is_duplicate=False)
 
 
-def enqueue(document_id: int) -> None:
-    from .tasks import ingest
-
-    try:
-        ingest.delay(document_id)
-    except Exception:
-        # The row stays queued; a worker's sweep sends it again once the broker is back.
-        log.exception("could not queue document %s: the broker did not answer", document_id)
-
-
-def request_rebuild(corpus_id: int) -> None:
-    """Asks a worker to rebuild a corpus' indexes from the database, at most once a minute per web process."""
-    from .tasks import rebuild_index
-
-    if not cache.add(f"rebuild-requested:{corpus_id}", True, timeout=60):
-        return
-    try:
-        rebuild_index.delay(corpus_id)
-    except Exception:
-        log.exception("could not ask for a rebuild of corpus %s: the broker did not answer", corpus_id)
-
-
 def retry_document(document: Document) -> bool:
     """Queues a failed document again; False if it was not failed."""
     with transaction.atomic():
@@ -172,7 +175,7 @@ def retry_document(document: Document) -> bool:
             status=Status.QUEUED, error="", warning="", attempts=0, queued_at=timezone.now()
         )
         if queued:
-            transaction.on_commit(lambda: enqueue(document.pk))
+            transaction.on_commit(lambda: dispatch.ingest(document.pk))
     return bool(queued)
 
 
@@ -183,7 +186,7 @@ def delete_document(document: Document) -> None:
     document.delete()
     storage.delete(file_name)
     # A web request does not wait long for the index; a worker may hold it.
-    indexing.remove_chunk_ids(corpus_id, ids, lock_timeout=INDEX_WAIT_FOR_DELETE)
+    corpus_index.remove_chunk_ids(corpus_id, ids, lock_timeout=INDEX_WAIT_FOR_DELETE)
 
 
 class MembershipError(Exception):
@@ -216,67 +219,41 @@ def delete_corpus(corpus: Corpus) -> None:
     """Deletes a corpus with its documents, files and index."""
     corpus_id = corpus.pk
     corpus.delete()
-    indexing.delete_corpus_index(corpus_id)
+    corpus_index.delete_corpus_index(corpus_id)
     shutil.rmtree(Path(settings.MEDIA_ROOT) / "corpora" / str(corpus_id), ignore_errors=True)
 
 
-def requeue_lost_documents() -> list[int]:
-    """Sends again the documents whose worker died and, if the queue is empty, those whose message was lost.
-
-    A stalled document is sent at most once per INGEST_STALE_AFTER, however many workers sweep.
-    """
-    now = timezone.now()
-    lost = [
-        Document.objects.filter(status__in=[Status.PARSING, Status.EMBEDDING], heartbeat_at__lt=stale_before(now))
-        .filter(Q(queued_at=None) | Q(queued_at__lt=stale_before(now)))
-    ]  # fmt: skip
-    if broker_queue_is_empty():
-        lost.append(
-            Document.objects.filter(
-                status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=settings.INGEST_REQUEUE_AFTER)
-            )
-        )
-    sent = []
-    for queryset in lost:
-        for document_id in queryset.values_list("pk", flat=True):
-            # Several workers sweep: the conditional update lets exactly one of them send it.
-            if queryset.filter(pk=document_id).update(queued_at=now):
-                enqueue(document_id)
-                sent.append(document_id)
-    if sent:
-        log.info("sent %s lost document(s) to the queue again: %s", len(sent), sent)
-    return sent
+class ReembeddingError(Exception):
+    """A re-embedding that cannot be started; the message is for the user."""
 
 
-def broker_queue_is_empty() -> bool:
-    from amqp.exceptions import ChannelError
-
-    from config.celery import app
-
+def start_reembedding(corpus: Corpus, model: str, *, requested_by=None) -> Reembedding:
+    """Queues a re-embedding of the corpus with `model` (a sentence-transformers name or path)."""
+    model = model.strip()
+    if not model:
+        raise ReembeddingError("Name the embedding model to move to.")
+    # One whose worker went away without a word would otherwise block every later one.
+    cutoff = stale_before()
+    corpus.reembeddings.filter(status__in=Reembedding.ACTIVE_STATUSES).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff)
+    ).update(status=Reembedding.Status.FAILED, error=reembedding.WENT_AWAY, finished_at=timezone.now())
     try:
-        with app.connection_for_write() as connection:
-            queue = app.conf.task_default_queue
-            return connection.default_channel.queue_declare(queue, passive=True).message_count == 0
-    except Exception as exc:
-        if isinstance(exc, ChannelError) and str(exc.reply_code) == "404":
-            return True  # Redis keeps no key for an empty queue
-        log.warning("could not read the length of the task queue", exc_info=True)
-        return False
+        with transaction.atomic():
+            started = Reembedding.objects.create(
+                corpus=corpus, from_model=corpus.embedding_model, to_model=model, requested_by=requested_by
+            )
+            transaction.on_commit(lambda: send_reembedding(started.pk))
+    except IntegrityError as exc:
+        raise ReembeddingError(f"{corpus} is already being re-embedded; wait for it to finish.") from exc
+    return started
 
 
-def recover_after_worker_loss(document_id: int, *, task_id: str, timed_out: bool) -> None:
-    """Called when the process running a task died: fail on a hard time limit, otherwise queue again.
+def send_reembedding(reembedding_id: int) -> None:
+    if not dispatch.reembed(reembedding_id):
+        reembedding.fail(reembedding_id, REEMBEDDING_NOT_SENT)
 
-    Only the attempt that task claimed is touched; if another worker has taken the document over since,
-    its work goes on.
-    """
-    owned = Document.objects.filter(
-        pk=document_id, status__in=[Status.PARSING, Status.EMBEDDING], claim_token__startswith=f"{task_id}:"
-    )
-    if timed_out:
-        document = owned.first()
-        if document:
-            mark_failed(owned, document, time_limit_message())
-    elif owned.update(status=Status.QUEUED, queued_at=timezone.now()):
-        # The attempt counter in the claim stops a document that kills its worker every time.
-        enqueue(document_id)
+
+def request_rebuild(corpus: Corpus) -> bool:
+    """Asks a worker to rebuild a corpus' indexes (a large corpus takes longer than a web request should);
+    False if the task queue did not answer."""
+    return dispatch.rebuild(corpus.pk)

@@ -1,4 +1,5 @@
-"""Celery entry points: they take ids and call services."""
+"""Celery entry points: ingest, re-embed, rebuild and drop old vectors by id, and the sweep for lost work.
+They call the modules that do the work; what they send again, they send through dispatch."""
 
 import logging
 import threading
@@ -12,7 +13,7 @@ from django.db import connection
 
 from config import logs
 
-from . import indexing, pipeline, priority, reembedding, services
+from . import corpus_index, dispatch, encoders, pipeline, priority, recovery, reembedding
 from .models import Corpus
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,28 @@ def recover_document(sender=None, task_id=None, args=None, exception=None, **kwa
     # Fires in the worker's main process when the child running the task died or hit the
     # hard time limit: the task itself never got to record what happened.
     if getattr(sender, "name", None) == ingest.name and args and task_id:
-        timed_out = isinstance(exception, TimeLimitExceeded)
-        services.recover_after_worker_loss(args[0], task_id=task_id, timed_out=timed_out)
+        requeue_after_worker_loss(args[0], task_id=task_id, timed_out=isinstance(exception, TimeLimitExceeded))
+
+
+def requeue_after_worker_loss(document_id: int, *, task_id: str, timed_out: bool) -> None:
+    if recovery.claim_after_worker_loss(document_id, task_id=task_id, timed_out=timed_out):
+        dispatch.ingest(document_id)
 
 
 @shared_task
 def rebuild_index(corpus_id: int) -> None:
     corpus = Corpus.objects.filter(pk=corpus_id).first()
     if corpus:
-        indexing.rebuild_corpus_index(corpus)
+        corpus_index.rebuild_corpus_index(corpus)
 
 
 @shared_task(acks_late=True)
 def reembed(reembedding_id: int) -> None:
-    reembedding.run_reembedding(reembedding_id)
+    corpus_id = reembedding.run_reembedding(reembedding_id)
+    if corpus_id is not None:
+        # Searches that read the corpus just before the swap may still be reading the old index and vectors:
+        # they go a little later (with any older ones left behind).
+        dispatch.drop_old_vectors(corpus_id, after=settings.REEMBED_KEEP_OLD_SECONDS)
 
 
 @shared_task
@@ -57,7 +66,7 @@ def load_embedding_model(**kwargs) -> None:
     # that holds torch's threads hang (see shared FACTS.md).
     priority.lower_this_thread(settings.WORKER_NICENESS)
     try:
-        indexing.load_default_encoder()
+        encoders.load_default_encoder()
     except Exception:
         log.exception("could not load the embedding model; documents will fail until it loads")
 
@@ -67,11 +76,19 @@ def start_sweeping(**kwargs) -> None:
     threading.Thread(target=sweep_forever, name="requeue-lost-documents", daemon=True).start()
 
 
+def sweep_lost_documents() -> list[int]:
+    """Sends again the documents whose worker died and, if the queue is empty, those whose message was lost."""
+    sent = [document_id for document_id in recovery.claim_lost_documents() if dispatch.ingest(document_id)]
+    if sent:
+        log.info("sent %s lost document(s) to the queue again: %s", len(sent), sent)
+    return sent
+
+
 def sweep_forever() -> None:
     """Every so often, sends again the documents a dead worker or a lost message left behind."""
     while True:
         try:
-            services.requeue_lost_documents()
+            sweep_lost_documents()
         except Exception:
             log.exception("sweep for lost documents failed")
         finally:

@@ -1,3 +1,5 @@
+"""The corpus and document pages."""
+
 from django.urls import path
 
 from . import views
@@ -14,7 +16,6 @@ urlpatterns = [
     path("corpora/<slug:slug>/members/set/", views.set_member, name="set_member"),
     path("corpora/<slug:slug>/members/<int:pk>/remove/", views.remove_member, name="remove_member"),
     path("corpora/<slug:slug>/settings/", views.corpus_settings, name="corpus_settings"),
-    path("corpora/<slug:slug>/duplicate/", views.corpus_duplicate, name="corpus_duplicate"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file/", views.document_file, name="document_file"),
     path("documents/<int:pk>/retry/", views.retry, name="retry"),

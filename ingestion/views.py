@@ -1,4 +1,4 @@
-import re
+"""The corpus and document pages: thin views over access checks and services."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,12 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from . import access, downloads, filetypes, services, tasks
+from . import access, dispatch, downloads, filetypes, services
 from .forms import CorpusForm, MemberForm, UploadForm
 from .models import Corpus, Document, Membership
 
 CHUNKS_SHOWN = 200
-SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @login_required
@@ -120,72 +119,31 @@ def corpus_settings(request: HttpRequest, slug: str) -> HttpResponse:
             "Every user may now read this corpus." if corpus.is_open else "Only members may now read this corpus.",
         )
     if "reindex" in request.POST:
-        try:
-            tasks.rebuild_index.delay(corpus.pk)
-        except Exception:
-            messages.error(request, "The task queue did not answer; try again in a moment.")
+        if not services.request_rebuild(corpus):
+            messages.error(request, dispatch.QUEUE_DOWN)
         else:
             messages.success(request, "The index is being rebuilt by a worker; asking keeps working meanwhile.")
     return redirect("ingestion:members", slug=corpus.slug)
 
 
-def uploadable_corpus(request: HttpRequest, slug: str) -> Corpus:
-    corpus = access.readable_corpus(request.user, slug)
-    if not access.can_upload(request.user, corpus):
-        raise PermissionDenied("Only the corpus' contributors and managers may upload.")
-    return corpus
-
-
 @require_POST
 @login_required
 def upload(request: HttpRequest, slug: str) -> HttpResponse:
-    """Stores the files; the page's script sends one file per request and reads JSON back."""
-    corpus = uploadable_corpus(request, slug)
-    wants_json = "application/json" in request.headers.get("Accept", "")
-    # More files than DATA_UPLOAD_MAX_NUMBER_FILES stop Django before this view (the CSRF check
-    # reads the body first): templates/400.html explains it.
+    """The upload form without the page's script (which sends each file to the API instead)."""
+    corpus = access.uploadable_corpus(request.user, slug)
+    # More files than DATA_UPLOAD_MAX_NUMBER_FILES stop Django before this view: the middleware explains it.
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        if wants_json:
-            problems = [str(e) for errors in form.errors.values() for e in errors]
-            return JsonResponse({"results": [], "error": " ".join(problems)}, status=form.status)
         return render_corpus(request, corpus, form, status=form.status)
-    results = [store_upload(request, corpus, file) for file in form.cleaned_data["files"]]
-    if wants_json:
-        return JsonResponse({"results": results})
-    for result in results:
-        getattr(messages, result["level"])(request, result["message"])
+    for outcome in services.accept_uploads(form.cleaned_data["files"], corpus=corpus, uploaded_by=request.user):
+        if outcome.outcome == "error":
+            messages.error(request, f"{outcome.name}: {outcome.error}")
+        elif outcome.outcome == "duplicate":
+            title = outcome.document.display_title
+            messages.info(request, f"{outcome.name} is already in this corpus as “{title}”; not added again.")
+        else:
+            messages.success(request, f"{outcome.name} was uploaded.")
     return redirect(corpus)
-
-
-def store_upload(request: HttpRequest, corpus: Corpus, file) -> dict:
-    """One file's outcome, in words for the page and with its rendered row."""
-    try:
-        result = services.accept_upload(file=file, name=file.name, corpus=corpus, uploaded_by=request.user)
-    except services.UploadError as exc:
-        return {"name": file.name, "outcome": "error", "level": "error", "message": f"{file.name}: {exc}"}
-    document = result.document
-    outcome = {"name": file.name, "document_id": document.pk, "url": document.get_absolute_url()}
-    if result.is_duplicate:
-        message = f"{file.name} is already in this corpus as “{document.display_title}”; not added again."
-        return outcome | {"outcome": "duplicate", "level": "info", "message": message}
-    row = render_row(request, document)
-    return outcome | {"outcome": "uploaded", "level": "success", "message": f"{file.name} was uploaded.", "row": row}
-
-
-@login_required
-def corpus_duplicate(request: HttpRequest, slug: str) -> JsonResponse:
-    """Whether the corpus already holds a file with this SHA-256 (?sha256=hex): the page asks before
-    uploading, so a duplicate is not sent at all."""
-    corpus = uploadable_corpus(request, slug)
-    digest = request.GET.get("sha256", "").lower()
-    if not SHA256.fullmatch(digest):
-        return JsonResponse({"error": "sha256 must be 64 hexadecimal digits."}, status=400)
-    document = services.find_copy(corpus, digest)
-    if document is None:
-        return JsonResponse({"duplicate": False})
-    found = {"document_id": document.pk, "title": document.display_title, "url": document.get_absolute_url()}
-    return JsonResponse({"duplicate": True} | found)
 
 
 @login_required

@@ -1,3 +1,5 @@
+"""The admin for answers, read-only, with their sources and citations."""
+
 from django.contrib import admin
 
 from .models import Answer, Citation, Source

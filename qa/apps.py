@@ -1,3 +1,5 @@
+"""The question-answering app: retrieval, prompts, LLM clients, answers and their citations."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The ask form: the question, the corpora it may read, and the checks a question must pass."""
+
 from dataclasses import dataclass, field
 
 from django import forms

@@ -1,7 +1,7 @@
 """What /healthz reports: whether the database, the broker, the index folder and the LLM server answer.
 
 The site is "down" when it cannot serve anything (no database, no broker, no writable index folder) and
-"degraded" when only the LLM server is unreachable: questions then get extracted answers."""
+"degraded" when only the LLM server is unreachable: questions then get their passages and a message."""
 
 import os
 import tempfile
@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.db import connection
 
-from config.broker import redis_answers
 from config.celery import app
 
-from . import services
+from . import backends
 
 LLM_TIMEOUT = 2.0
 
@@ -47,9 +47,9 @@ def check_database() -> str:
 
 def check_broker() -> str:
     url = app.conf.broker_url
-    if url.startswith("redis://"):
-        if not redis_answers(url, timeout=1.0):
-            raise ConnectionError("Redis does not answer PING")
+    if url.startswith(("redis://", "rediss://")):
+        # A PING, not Celery's connection: that one retries for seconds before it gives up.
+        redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0).ping()
         return "redis"
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=1.0)
@@ -66,7 +66,7 @@ def check_index_dir() -> str:
 
 
 def check_llm() -> str:
-    backend = services.backend()
+    backend = backends.backend()
     if backend is None:
         return "not configured: answers are extracted"
     backend.check_health(LLM_TIMEOUT)

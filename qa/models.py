@@ -1,3 +1,5 @@
+"""Answers, the passages they drew on (sources), and the citations in their text, with ratings."""
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse

@@ -1,4 +1,4 @@
-"""Stored answers as plain data, for the JSON endpoint, the stream's events and `ask --json`."""
+"""Stored answers as plain data, for the API, the stream's events and `ask --json`."""
 
 from ingestion import access
 

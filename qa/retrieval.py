@@ -1,65 +1,89 @@
-"""Ranking of retrieved chunk ids: merging per-corpus results and fusing dense with keyword ranks.
+"""Finding the passages for a question in the indexes of the given corpora, and only those."""
 
-Plain Python: ids, scores and vectors in, ids and scores out.
-"""
-
-from collections.abc import Iterable
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
-from ingestion.index import Hit
+from ingestion import corpus_index, encoders
+from ingestion.models import Chunk, Corpus, Document
 
-# The k of reciprocal rank fusion (Cormack et al., 2009): it damps the weight of the very first ranks.
-RRF_K = 60
+from . import ranking
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Fused:
-    id: int
-    score: float  # the fused score; only its order means anything
-    dense_rank: int | None  # 1-based ranks in each list; None when that retriever did not find it
+class Passage:
+    chunk: Chunk  # with its document
+    score: float  # cosine similarity to the question
+    dense_rank: int | None
     keyword_rank: int | None
 
 
-def merge_by_score(hit_lists: Iterable[list[Hit]]) -> list[Hit]:
-    """One list, best score first, from several (one per corpus); an id keeps its best score."""
-    best: dict[int, Hit] = {}
-    for hits in hit_lists:
-        for hit in hits:
-            if hit.id not in best or hit.score > best[hit.id].score:
-                best[hit.id] = hit
-    return sorted(best.values(), key=lambda hit: hit.score, reverse=True)
+@dataclass(frozen=True)
+class Retrieval:
+    passages: list[Passage]
+    seconds: float
 
 
-def fuse(dense: list[Hit], keyword: list[Hit], *, rrf_k: int = RRF_K) -> list[Fused]:
-    """Reciprocal rank fusion of two rankings: each list adds 1 / (rrf_k + rank) to an id's score."""
-    dense_ranks = {hit.id: rank for rank, hit in enumerate(dense, start=1)}
-    keyword_ranks = {hit.id: rank for rank, hit in enumerate(keyword, start=1)}
-    fused = []
-    for chunk_id in dense_ranks.keys() | keyword_ranks.keys():
-        d, w = dense_ranks.get(chunk_id), keyword_ranks.get(chunk_id)
-        score = (1 / (rrf_k + d) if d else 0.0) + (1 / (rrf_k + w) if w else 0.0)
-        fused.append(Fused(id=chunk_id, score=score, dense_rank=d, keyword_rank=w))
-    # Ties (one id first in one list, another first in the other) go to the dense result.
-    fused.sort(key=lambda f: (-f.score, f.dense_rank or len(dense_ranks) + 1))
-    return fused
+def retrieve(
+    question: str,
+    corpora: list[Corpus],
+    *,
+    k: int | None = None,
+    min_score: float | None = None,
+    candidates: int | None = None,
+    use_keywords: bool | None = None,
+) -> Retrieval:
+    """The k passages of the corpora that best answer the question, best first.
 
-
-def similarities(query_vector: np.ndarray, vectors: dict[int, np.ndarray]) -> dict[int, float]:
-    """Cosine similarity of the (normalized) query to each (normalized) chunk vector."""
-    if not vectors:
-        return {}
-    ids = list(vectors)
-    matrix = np.vstack([vectors[i] for i in ids])
-    scores = matrix @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    return {i: float(s) for i, s in zip(ids, scores, strict=True)}
-
-
-def select(fused: list[Fused], similarity: dict[int, float], *, k: int, min_score: float) -> list[Fused]:
-    """The first k fused results whose similarity to the question reaches min_score.
-
-    The floor is applied to every result, whichever retriever found it, so a question about
-    nothing in the corpus gets no passages rather than the least bad ones.
+    Only the indexes of the given corpora are searched: the caller decides which corpora
+    a user may read, before anything is retrieved.
     """
-    return [f for f in fused if similarity.get(f.id, -1.0) >= min_score][:k]
+    started = time.perf_counter()
+    k = settings.RETRIEVAL_TOP_K if k is None else k
+    min_score = settings.RETRIEVAL_MIN_SCORE if min_score is None else min_score
+    candidates = max(settings.RETRIEVAL_CANDIDATES if candidates is None else candidates, k)
+    use_keywords = settings.RETRIEVAL_KEYWORDS if use_keywords is None else use_keywords
+
+    query_vectors: dict[str, np.ndarray] = {}
+    dense_lists, keyword_lists = [], []
+    for corpus in corpora:
+        model = corpus.embedding_model
+        if model not in query_vectors:
+            query_vectors[model] = encoders.encoder_for(model).encode([question])[0]
+        dense, keyword = corpus_index.search(
+            corpus, question, query_vectors[model], candidates, use_keywords=use_keywords
+        )
+        dense_lists.append(dense)
+        keyword_lists.append(keyword)
+    dense = ranking.merge_by_score(dense_lists)[:candidates]
+    keyword = ranking.merge_by_score(keyword_lists)[:candidates]
+    fused = ranking.fuse(dense, keyword)
+
+    # By primary key alone (a join on corpus makes SQLite walk the whole corpus); the corpus and
+    # status are checked on the rows, so nothing outside the given corpora gets through.
+    fetched = Chunk.objects.filter(pk__in=[f.id for f in fused]).select_related("document").order_by().in_bulk()
+    allowed = {corpus.pk for corpus in corpora}
+    chunks = {
+        chunk_id: chunk
+        for chunk_id, chunk in fetched.items()
+        if chunk.document.corpus_id in allowed and chunk.document.status == Document.Status.READY
+    }
+    model_of = {corpus.pk: corpus.embedding_model for corpus in corpora}
+    similarity = {}
+    for chunk_id, chunk in chunks.items():
+        vector = corpus_index.vector_of(chunk, model_of[chunk.document.corpus_id])
+        query_vector = query_vectors[model_of[chunk.document.corpus_id]]
+        if vector is not None and vector.shape == query_vector.shape:
+            similarity[chunk_id] = float(vector @ query_vector)
+    # An id whose chunk is gone (deleted since the index was written) has no similarity and is skipped.
+    chosen = ranking.select(fused, similarity, k=k, min_score=min_score)
+    passages = [
+        Passage(chunk=chunks[f.id], score=similarity[f.id], dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
+        for f in chosen
+    ]
+    return Retrieval(passages=passages, seconds=time.perf_counter() - started)

@@ -20,12 +20,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from ingestion import embeddings, indexing
+from ingestion import embeddings, encoders
 from ingestion.models import Corpus
 
-from . import admission, citations, extractive, llm, payloads, prompting, verification
+from . import admission, backends, citations, extractive, llm, payloads, prompting, verification
 from .models import Answer, Source
-from .search import Passage, retrieve
+from .retrieval import Passage, retrieve
 
 log = logging.getLogger(__name__)
 
@@ -48,37 +48,6 @@ STOPPED = "The answer was stopped before it was complete."
 class Event:
     kind: str  # "sources", "token" or "done"
     data: dict = field(default_factory=dict)
-
-
-@functools.cache
-def configured_backend(
-    kind: str, url: str, model: str, api_key: str, temperature: float, max_new_tokens: int, timeout: float, budget: int
-) -> llm.Backend | None:
-    if kind == "extractive" or not url:
-        return None
-    return llm.BACKENDS[kind](
-        url,
-        timeout=timeout,
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
-        max_input_tokens=budget,
-        model=model,
-        api_key=api_key,
-    )
-
-
-def backend() -> llm.Backend | None:
-    """The LLM backend the settings choose (kept between requests), or None for extractive answers."""
-    return configured_backend(
-        settings.LLM_BACKEND,
-        settings.LLM_URL,
-        settings.LLM_MODEL,
-        settings.LLM_API_KEY,
-        settings.LLM_TEMPERATURE,
-        settings.LLM_MAX_NEW_TOKENS,
-        settings.LLM_TIMEOUT,
-        settings.LLM_MAX_INPUT_TOKENS,
-    )
 
 
 def passage_url(passage: Passage, base_url: str) -> str:
@@ -127,7 +96,7 @@ def start_answer(question: str, corpora: list[Corpus], *, user=None) -> Answer:
 
     Counting the user's answers of the last minute and adding this one happen under one lock on the
     user's row, so parallel questions cannot all pass the limit before any of them is stored."""
-    chosen = backend()
+    chosen = backends.backend()
     limit = settings.ASK_LIMIT_PER_MINUTE
     with transaction.atomic():
         if user is not None and limit:
@@ -152,7 +121,7 @@ def answer_events(answer: Answer, corpora: list[Corpus], *, base_url: str = "") 
     """Makes a started answer, yielding its sources, its text as it comes, then the whole answer."""
     started = time.perf_counter()
     base_url = base_url or settings.SITE_URL
-    chosen = backend()
+    chosen = backends.backend()
     try:
         yield from run(answer, chosen, corpora, started, base_url)
     except GeneratorExit:
@@ -170,90 +139,114 @@ def answer_events(answer: Answer, corpora: list[Corpus], *, base_url: str = "") 
         yield Event("done", payloads.answer_data(answer))
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a way of answering ended: the answer's status and the message shown with it."""
+
+    status: str
+    message: str = ""
+
+
 def run(answer: Answer, chosen: llm.Backend | None, corpora, started: float, base_url: str) -> Iterator[Event]:
+    """Retrieves, answers one of three ways (nothing found, extracted, generated), then finishes: every way
+    yields the sources first, then any text, and returns its Outcome."""
     with cpu_turn(answer):
         found = retrieve(answer.question, corpora)
     answer.retrieval_ms = found.seconds * 1000
     blocks = make_blocks(found.passages, base_url)
     if not blocks:
-        finish(answer, started, status=Answer.Status.NO_PASSAGES, message=NO_PASSAGES)
-        yield Event("sources", payloads.sources_data(answer))
-        yield Event("done", payloads.answer_data(answer))
-        return
-
-    embed = sentence_embedder(corpora)
-    if chosen is None:
-        answer.model = corpora[0].embedding_model
-        save_sources(answer, found.passages, blocks)
-        yield Event("sources", payloads.sources_data(answer))
-        with cpu_turn(answer):
-            text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
-            answer.first_token_ms = elapsed_ms(started)
-            answer.text = text
-            verification.resolve_citations(answer, blocks, embed)
-        if text:
-            yield Event("token", {"text": text})
-        finish(answer, started, status=Answer.Status.COMPLETE, message="" if text else NO_SENTENCE)
-        yield Event("done", payloads.answer_data(answer))
-        return
-
-    try:
-        prompt = prompting.pack(
-            blocks, answer.question, budget=chosen.prompt_budget(), token_offsets=chosen.token_offsets
-        )
-    except llm.LLMError as exc:
-        prompt, message = None, exc.message + NOT_ANSWERED
+        yield sources_event(answer, [], [])
+        outcome = Outcome(Answer.Status.NO_PASSAGES, NO_PASSAGES)
+    elif chosen is None:
+        outcome = yield from extracted(answer, found.passages, blocks, corpora, started)
     else:
-        message = NO_ROOM + NOT_ANSWERED
-    if prompt is None or not prompt.blocks:
+        outcome = yield from generated(answer, chosen, found.passages, blocks, corpora, started)
+    finish(answer, started, status=outcome.status, message=outcome.message)
+    yield Event("done", payloads.answer_data(answer))
+
+
+def extracted(answer: Answer, passages: list[Passage], blocks: list[prompting.Block], corpora, started: float):
+    """The answer as the passages' sentence that best answers the question (no LLM configured)."""
+    answer.model = corpora[0].embedding_model
+    yield sources_event(answer, passages, blocks)
+    embed = sentence_embedder(corpora)
+    with cpu_turn(answer):
+        text, _ = extractive.extract_answer(answer.question, [(b.source, b.text) for b in blocks], embed)
+        answer.first_token_ms = elapsed_ms(started)
+        answer.text = text
+        verification.resolve_citations(answer, blocks, embed)
+    if text:
+        yield Event("token", {"text": text})
+    return Outcome(Answer.Status.COMPLETE, "" if text else NO_SENTENCE)
+
+
+def generated(
+    answer: Answer, chosen: llm.Backend, passages: list[Passage], blocks: list[prompting.Block], corpora, started: float
+):
+    """The answer as the LLM writes it from the passages that fit its prompt, streamed."""
+    prompt, refusal = packed_prompt(chosen, blocks, answer.question)
+    if prompt is None:
         # No prompt can be sent; the user still gets the passages.
         answer.model = chosen.model
-        save_sources(answer, found.passages, blocks)
-        finish(answer, started, status=Answer.Status.UNAVAILABLE, message=message)
-        yield Event("sources", payloads.sources_data(answer))
-        yield Event("done", payloads.answer_data(answer))
-        return
+        yield sources_event(answer, passages, blocks)
+        return Outcome(Answer.Status.UNAVAILABLE, refusal)
     answer.model = chosen.model_id()
     answer.prompt_tokens = prompt.tokens
     answer.sources_dropped = prompt.dropped
-    save_sources(answer, found.passages, prompt.blocks)
-    yield Event("sources", payloads.sources_data(answer))
+    yield sources_event(answer, passages, prompt.blocks)
+    failure = None
+    try:
+        yield from streamed_text(answer, chosen, prompt, started)
+    except llm.LLMError as exc:
+        failure = exc.message
+    answer.text = answer.text.strip()
+    with cpu_turn(answer):
+        verification.resolve_citations(answer, prompt.blocks, sentence_embedder(corpora))
+    if failure is not None and answer.text:
+        return Outcome(Answer.Status.INCOMPLETE, failure + INCOMPLETE)
+    if failure is not None:
+        return Outcome(Answer.Status.UNAVAILABLE, failure + NOT_ANSWERED)
+    if answer.finish_reason == "length":
+        return Outcome(Answer.Status.INCOMPLETE, LENGTH_LIMIT)
+    return Outcome(Answer.Status.COMPLETE)
 
+
+def packed_prompt(chosen: llm.Backend, blocks: list[prompting.Block], question: str):
+    """The prompt with as many passages as fit the server's budget, or None and why none can be sent."""
+    try:
+        prompt = prompting.pack(blocks, question, budget=chosen.prompt_budget(), token_offsets=chosen.token_offsets)
+    except llm.LLMError as exc:
+        return None, exc.message + NOT_ANSWERED
+    if not prompt.blocks:
+        return None, NO_ROOM + NOT_ANSWERED
+    return prompt, ""
+
+
+def streamed_text(answer: Answer, chosen: llm.Backend, prompt: prompting.Prompt, started: float) -> Iterator[Event]:
+    """Yields the LLM's text as it comes, keeping answer.text current (for a reader who leaves mid-answer) and
+    cutting it at ANSWER_MAX_CHARS whatever the server sends; raises llm.LLMError."""
     pieces: list[str] = []
     length = 0
-    try:
-        for piece in chosen.stream(prompt.system, prompt.user):
-            if piece.text:
-                if not pieces:
-                    answer.first_token_ms = elapsed_ms(started)
-                text = piece.text[: ANSWER_MAX_CHARS - length]
-                pieces.append(text)
-                length += len(text)
-                answer.text = "".join(pieces)  # kept current, for a reader who leaves mid-answer
-                yield Event("token", {"text": text})
-            if piece.finish_reason:
-                answer.finish_reason = piece.finish_reason
-            if length >= ANSWER_MAX_CHARS:
-                answer.finish_reason = "length"
-                break
-    except llm.LLMError as exc:
-        answer.text = "".join(pieces).strip()
-        with cpu_turn(answer):
-            verification.resolve_citations(answer, prompt.blocks, embed)
-        if answer.text:
-            finish(answer, started, status=Answer.Status.INCOMPLETE, message=exc.message + INCOMPLETE)
-        else:
-            finish(answer, started, status=Answer.Status.UNAVAILABLE, message=exc.message + NOT_ANSWERED)
-        yield Event("done", payloads.answer_data(answer))
-        return
-    answer.text = "".join(pieces).strip()
-    with cpu_turn(answer):
-        verification.resolve_citations(answer, prompt.blocks, embed)
-    if answer.finish_reason == "length":
-        finish(answer, started, status=Answer.Status.INCOMPLETE, message=LENGTH_LIMIT)
-    else:
-        finish(answer, started, status=Answer.Status.COMPLETE)
-    yield Event("done", payloads.answer_data(answer))
+    for piece in chosen.stream(prompt.system, prompt.user):
+        if piece.text:
+            if not pieces:
+                answer.first_token_ms = elapsed_ms(started)
+            text = piece.text[: ANSWER_MAX_CHARS - length]
+            pieces.append(text)
+            length += len(text)
+            answer.text = "".join(pieces)
+            yield Event("token", {"text": text})
+        if piece.finish_reason:
+            answer.finish_reason = piece.finish_reason
+        if length >= ANSWER_MAX_CHARS:
+            answer.finish_reason = "length"
+            return
+
+
+def sources_event(answer: Answer, passages: list[Passage], blocks: list[prompting.Block]) -> Event:
+    """Stores the passages the answer draws on, numbered as its blocks, and the event that shows them."""
+    save_sources(answer, passages, blocks)
+    return Event("sources", payloads.sources_data(answer))
 
 
 def rate_answer(answer: Answer, rating: int | None) -> None:
@@ -275,7 +268,7 @@ def sentence_embedder(corpora: list[Corpus]) -> citations.Embed:
 
 @functools.cache
 def cached_encoder(model: str) -> embeddings.CachedEncoder:
-    return embeddings.CachedEncoder(indexing.encoder_for(model), size=SENTENCES_REMEMBERED)
+    return embeddings.CachedEncoder(encoders.encoder_for(model), size=SENTENCES_REMEMBERED)
 
 
 def finish(answer: Answer, started: float, *, status: str, message: str = "") -> None:

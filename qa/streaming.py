@@ -1,4 +1,4 @@
-"""An answer's events as a server-sent event stream, for the page and the API alike."""
+"""An answer's events as a server-sent event stream: the API's POST /ask/stream, which the ask page reads."""
 
 import json
 from collections.abc import Iterable

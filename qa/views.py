@@ -1,10 +1,10 @@
-import json
+"""The ask, answer and history pages (the ask page's script asks through the API), and /healthz."""
+
 import re
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -12,10 +12,9 @@ from django.views.decorators.http import require_POST
 from ingestion.models import Corpus
 
 from . import health, payloads, services
-from .access import own_answer
-from .forms import AskForm, RatingForm, ask_form
+from .access import own_answer, ratable_answer
+from .forms import AskForm, RatingForm
 from .models import Answer
-from .streaming import event_stream
 
 HISTORY_PAGE_SIZE = 25
 # [1], [1, 3], [1-2]: the markers the model was asked to write (as static/js/ask.js reads them).
@@ -23,79 +22,33 @@ MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]")
 NUMBER = re.compile(r"(\d+)")
 
 
-def read_form(request: HttpRequest) -> AskForm:
-    """The ask form from a JSON body or from form fields."""
-    if request.content_type == "application/json":
-        try:
-            payload = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            payload = None
-        if not isinstance(payload, dict):
-            return ask_form("", [], user=request.user)
-        corpora = payload.get("corpora") or []
-        corpora = [str(c) for c in (corpora if isinstance(corpora, list) else [corpora])]
-        return ask_form(str(payload.get("question", "")), corpora, user=request.user)
-    return AskForm(data=request.POST, user=request.user)
-
-
-def refusal(form: AskForm) -> JsonResponse | None:
-    if refused := form.refusal():
-        return JsonResponse({"error": refused.message, "fields": refused.fields}, status=refused.status)
-    return None
-
-
-def over_limit(exc: services.AskLimitReached) -> JsonResponse:
-    return JsonResponse({"error": str(exc), "fields": {}}, status=429)
-
-
-def base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/")
-
-
 @login_required
 def ask_page(request: HttpRequest) -> HttpResponse:
+    """The ask page. Its script asks through the API's stream; without the script, the form posts here and
+    the answer page follows."""
+    if request.method == "POST":
+        form = AskForm(data=request.POST, user=request.user)
+        refused = form.refusal()
+        if refused is None:
+            try:
+                answer = services.ask(
+                    form.cleaned_data["question"], form.chosen_corpora(), user=request.user,
+                    base_url=request.build_absolute_uri("/"),
+                )  # fmt: skip
+            except services.AskLimitReached as exc:
+                form.add_error(None, str(exc))
+                return render(request, "qa/ask.html", {"form": form}, status=429)
+            return redirect(answer)
+        return render(request, "qa/ask.html", {"form": form}, status=refused.status)
     # ?corpus=slug (from a corpus' Ask button) ticks that corpus.
     chosen = Corpus.objects.readable_by(request.user).filter(slug__in=request.GET.getlist("corpus"))
     return render(request, "qa/ask.html", {"form": AskForm(initial={"corpora": chosen}, user=request.user)})
-
-
-@require_POST
-@login_required
-def ask_json(request: HttpRequest) -> HttpResponse:
-    form = read_form(request)
-    if refused := refusal(form):
-        return refused
-    try:
-        answer = services.ask(
-            form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url(request)
-        )
-    except services.AskLimitReached as exc:
-        return over_limit(exc)
-    return JsonResponse(payloads.answer_data(answer))
-
-
-@require_POST
-@login_required
-def ask_stream(request: HttpRequest) -> HttpResponse:
-    """The answer as server-sent events: sources, then tokens as they come, then done with the citations."""
-    form = read_form(request)
-    if refused := refusal(form):
-        return refused
-    corpora = form.chosen_corpora()
-    try:
-        # Stored before the stream starts, so that a question over the limit gets its 429 and no stream.
-        answer = services.start_answer(form.cleaned_data["question"], corpora, user=request.user)
-    except services.AskLimitReached as exc:
-        return over_limit(exc)
-    return event_stream(services.answer_events(answer, corpora, base_url=base_url(request)))
 
 
 @login_required
 def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     answer = own_answer(request.user, pk)
     hidden = payloads.hidden_sources(request.user, answer)
-    if request.GET.get("format") == "json":
-        return JsonResponse(payloads.answer_data(answer, hidden))
     # The text and the citations (which quote it) go with any hidden passage: see payloads.WITHHELD.
     is_withheld = bool(hidden)
     citations = [] if is_withheld else list(answer.citations.select_related("source"))
@@ -127,17 +80,12 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
-    """Thumbs up or down on one's own answer (rating=up|down|none); staff may read others' answers
-    but not rate them."""
-    answer = own_answer(request.user, pk)
-    if answer.asked_by_id != request.user.pk:
-        raise PermissionDenied("Only the person who asked may rate an answer.")
+    """The answer page's thumbs up or down, without its script (which rates through the API)."""
+    answer = ratable_answer(request.user, pk)
     form = RatingForm(request.POST)
     if not form.is_valid():
-        return JsonResponse({"error": "The rating must be up, down or none."}, status=400)
+        return HttpResponseBadRequest("The rating must be up, down or none.")
     services.rate_answer(answer, form.cleaned_data["value"])
-    if "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse({"answer_id": answer.pk, "rating": answer.rating})
     return redirect(answer)
 
 

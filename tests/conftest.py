@@ -18,9 +18,8 @@ from config.broker import LOCAL_REDIS, redis_answers, start_redis_server
 from config.celery import app as celery_app
 from ingestion import services
 from ingestion.models import Corpus, Document, Membership
-
-from .documents import TOPIC_PAGES, make_pdf
-from .fake_llm import FakeLLM
+from testkit.documents import TOPIC_PAGES, make_pdf
+from testkit.fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))

@@ -21,7 +21,7 @@ from huggingface_hub.errors import (
     ValidationError,
 )
 
-from .fake_llm import FakeLLM, refused_url
+from testkit.fake_llm import FakeLLM, refused_url
 
 ANSWER = "Paris is the capital of France. It has about two million people."
 MESSAGES = [{"role": "system", "content": "Answer from the documents."}, {"role": "user", "content": "Capital?"}]

@@ -17,12 +17,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.broker import start_redis_server
 from config.celery import app as celery_app
-from ingestion import extract, indexing, pipeline, services
+from ingestion import corpus_index, encoders, extract, pipeline, services
 from ingestion.models import Document
 from qa.models import Answer
+from testkit.documents import long_pages, make_pdf
 
 from .conftest import start_worker, stop_worker, wait_until_settled
-from .documents import long_pages, make_pdf
 from .qa.test_answers import QUESTION, TERN, read_events
 
 
@@ -40,7 +40,7 @@ def wait_for(condition, *, timeout: float, what: str) -> None:
 
 def expected_chunks(path: Path, corpus) -> list[str]:
     """The passages a clean run cuts from the PDF, computed here without a worker."""
-    chunker = pipeline.make_chunker(indexing.encoder_for(corpus.embedding_model))
+    chunker = pipeline.make_chunker(encoders.encoder_for(corpus.embedding_model))
     return [piece.text for page in extract.iter_pages(path, "pdf") for piece in chunker.split(page.text)]
 
 
@@ -78,7 +78,7 @@ def test_a_worker_killed_outright_mid_document_is_replaced_and_the_document_gets
         assert [ordinal for ordinal, _ in stored] == list(range(len(expected)))  # no gaps, no duplicates
         assert [text for _, text in stored] == expected
         assert document.pages_done == 200
-        assert indexing.diagnose_corpus(corpus) == []  # the index holds each passage once
+        assert corpus_index.diagnose_corpus(corpus) == []  # the index holds each passage once
     finally:
         if second:
             stop_worker(second)
@@ -109,7 +109,7 @@ def test_redis_restarted_while_documents_wait_and_one_is_processed_loses_none(ow
 
         settled = wait_until_settled([big.pk, *(d.pk for d in waiting)], timeout=300)
         assert [d.status for d in settled] == ["ready"] * 4, worker.log()[-3000:]
-        assert indexing.diagnose_corpus(corpus) == []
+        assert corpus_index.diagnose_corpus(corpus) == []
         assert worker.is_alive()
     finally:
         stop_worker(worker)
@@ -128,8 +128,8 @@ def test_two_workers_ingesting_one_corpus_at_once_index_every_passage_exactly_on
         settled = wait_until_settled([d.pk for d in documents], timeout=300)
         assert {d.status for d in settled} == {"ready"}
         chunk_ids = sorted(corpus.documents.values_list("chunks__pk", flat=True))
-        assert sorted(indexing.store_for(corpus).ids().tolist()) == chunk_ids
-        assert indexing.diagnose_corpus(corpus) == []
+        assert sorted(corpus_index.store_for(corpus).ids().tolist()) == chunk_ids
+        assert corpus_index.diagnose_corpus(corpus) == []
         assert "succeeded" in other.log(), "the second worker took no document"
         assert "succeeded" in celery_worker.log()
     finally:
@@ -141,7 +141,9 @@ def test_an_answer_whose_llm_server_stops_mid_stream_keeps_the_partial_text_and_
     staff_client, field_notes, fake_llm
 ):
     fake_llm.answer, fake_llm.failure, fake_llm.cut_after, fake_llm.token_delay = TERN, "cut", 5, 0.05
-    response = staff_client.post("/ask/stream/", json.dumps({"question": QUESTION}), content_type="application/json")
+    response = staff_client.post(
+        "/api/v1/ask/stream", json.dumps({"question": QUESTION}), content_type="application/json"
+    )
     events = read_events(response)
     done = events[-1][2]
     assert events[0][1] == "sources"
@@ -177,10 +179,10 @@ def test_a_disk_that_fills_while_the_body_is_received_gives_a_plain_message_and_
 ):
     settings.FILE_UPLOAD_TEMP_DIR = str(full_disk)  # where Django spools an upload over 2 MiB
     corpus = services.create_corpus(name="Full disk")
-    response = staff_client.post(f"/corpora/{corpus.slug}/upload/", {"files": [big_file(3 * 2**20)]},
+    response = staff_client.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": [big_file(3 * 2**20)]},
                                  headers={"Accept": "application/json"})  # fmt: skip
     assert response.status_code == 507
-    assert "disk may be full" in response.json()["error"]
+    assert "disk may be full" in response.json()["detail"]
     assert not Document.objects.exists()
 
 
@@ -190,11 +192,11 @@ def test_a_disk_that_fills_while_the_file_is_stored_gives_a_plain_message_and_no
 ):
     settings.MEDIA_ROOT = str(full_disk)
     corpus = services.create_corpus(name="Full disk")
-    response = staff_client.post(f"/corpora/{corpus.slug}/upload/", {"files": [big_file(int(1.5 * 2**20))]},
+    response = staff_client.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": [big_file(int(1.5 * 2**20))]},
                                  headers={"Accept": "application/json"})  # fmt: skip
     (result,) = response.json()["results"]
     assert result["outcome"] == "error"
-    assert "disk may be full" in result["message"]
+    assert "disk may be full" in result["error"]
     assert not Document.objects.exists()
     assert not [path for path in full_disk.rglob("*") if path.is_file()]  # the partial copy was removed
 
@@ -205,9 +207,9 @@ def test_an_unwritable_data_folder_gives_a_plain_message_and_leaves_no_document(
     blocker.write_text("where the upload folder should be")
     settings.MEDIA_ROOT = blocker / "uploads"
     corpus = services.create_corpus(name="Unwritable")
-    response = staff_client.post(f"/corpora/{corpus.slug}/upload/", {"files": [big_file(1000)]},
+    response = staff_client.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": [big_file(1000)]},
                                  headers={"Accept": "application/json"})  # fmt: skip
     (result,) = response.json()["results"]
     assert result["outcome"] == "error"
-    assert "disk may be full" in result["message"]
+    assert "disk may be full" in result["error"]
     assert not Document.objects.exists()

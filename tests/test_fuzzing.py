@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from ingestion import filetypes, sandbox
 from ingestion.extract import ExtractionError
+from testkit.documents import make_docx, make_pdf, raw_pdf
 
 from . import fuzz_targets
 from .conftest import ARTIFACTS
-from .documents import make_docx, make_pdf, raw_pdf
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 MAX_BYTES = 100_000

@@ -181,7 +181,7 @@ def test_an_answer_no_longer_shows_a_passage_its_asker_may_no_longer_read(client
     html = client.get(two_teams["answer"].get_absolute_url()).content.decode()
     assert "The launch code is" not in html
     assert "no longer shown" in html
-    data = client.get(two_teams["answer"].get_absolute_url(), {"format": "json"}).json()
+    data = client.get(f"/api/v1/answers/{two_teams['answer'].pk}").json()
     assert data["sources"] == []
     assert data["sources_hidden"] == 1
 
@@ -201,7 +201,7 @@ def test_an_answer_that_quoted_a_passage_its_asker_may_no_longer_read_is_withhel
         # The question is the asker's own, and the corpus' name one they knew: the quote must go.
         assert f"It is {SECRET}" not in html
         assert "can no longer read" in html
-    data = client.get(answer.get_absolute_url(), {"format": "json"}).json()
+    data = client.get(f"/api/v1/answers/{answer.pk}").json()
     assert data["answer"] == ""
     assert data["text_withheld"] is True
     assert data["citations"] == []  # a citation's claim is a sentence of the answer
@@ -221,8 +221,7 @@ def test_asking_over_all_my_corpora_never_finds_another_teams_passage(client, dj
     """Corpus B holds the only passage that answers; user A, asking over everything A may read, must
     not get it, because B's index is never searched for A."""
     from ingestion.tasks import ingest
-
-    from .documents import TOPIC_PAGES, make_pdf
+    from testkit.documents import TOPIC_PAGES, make_pdf
 
     user_a = django_user_model.objects.create_user(username="alice", password="pw")
     corpus_a = services.create_corpus(name="Alpha team", manager=user_a)
@@ -233,12 +232,14 @@ def test_asking_over_all_my_corpora_never_finds_another_teams_passage(client, dj
         with open(path, "rb") as f:
             ingest(services.accept_upload(file=f, name=path.name, corpus=corpus).document.pk)
     client.force_login(user_a)
-    data = client.post("/ask/answer/", {"question": "What is the vault combination of the Bravo team?"}).json()
+    question = {"question": "What is the vault combination of the Bravo team?"}
+    data = client.post("/api/v1/ask", question, content_type="application/json").json()
     assert {source["document_id"] for source in data["sources"]} <= set(corpus_a.documents.values_list("pk", flat=True))
     assert SECRET not in str(data)
     # Named outright, B is refused as an unknown choice.
-    named = client.post("/ask/answer/", {"question": "What is the vault combination?", "corpora": [corpus_b.slug]})
-    assert named.status_code == 400
+    question = {"question": "What is the vault combination?", "corpora": [corpus_b.slug]}
+    assert client.post("/api/v1/ask", question, content_type="application/json").status_code == 400
+    assert client.post("/ask/", question).status_code == 400  # the ask page's form, without its script
 
 
 def test_the_admin_shows_a_corpus_members_inline(admin_client, two_teams):
@@ -291,6 +292,6 @@ def test_an_answer_made_from_a_passage_its_asker_may_no_longer_read_is_withheld_
     # A generated answer may restate a passage it does not cite; only passages still readable may show.
     Membership.objects.filter(corpus=two_teams["corpus_b"], user=two_teams["b"]).delete()
     client.force_login(two_teams["b"])
-    data = client.get(two_teams["answer"].get_absolute_url(), {"format": "json"}).json()
+    data = client.get(f"/api/v1/answers/{two_teams['answer'].pk}").json()
     assert data["answer"] == ""
     assert data["citations"] == []

@@ -1,3 +1,5 @@
+"""The --corpus option the management commands share."""
+
 from django.core.management.base import CommandError
 
 from ingestion.models import Corpus

@@ -1,3 +1,5 @@
+"""Template filters for durations: 45 s, 3 min, 1 h 5 min."""
+
 from django import template
 
 register = template.Library()

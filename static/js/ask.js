@@ -1,5 +1,6 @@
 // The ask page: each question becomes a turn in a thread. The answer streams in from the
-// server-sent events of /ask/stream/ (sources, then tokens, then done with the citations).
+// server-sent events of the API's /api/v1/ask/stream (sources, then tokens, then done with the citations),
+// which takes the session with its CSRF token; ratings go to the API too.
 // Everything from a document or a model goes in through textContent: nothing of theirs runs as HTML.
 (function () {
   "use strict";
@@ -132,22 +133,29 @@
     box.hidden = !text;
   }
 
-  // A fetch that followed a redirect to the login page has ended up somewhere else than it asked.
+  // The API answers 401 to a request whose session has ended.
   function sessionExpired(response) {
-    return response.redirected && response.url.includes("/accounts/login/");
+    return response.status === 401;
+  }
+
+  function postJson(url, data, signal) {
+    return fetch(url, {
+      method: "POST",
+      body: JSON.stringify(data),
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+      signal,
+    });
   }
 
   async function rate(turn, answerId, rating) {
     const buttons = Array.from(turn.querySelectorAll(".feedback button"));
     if (buttons.some((b) => b.disabled)) return;  // one rating at a time
     const pressed = buttons.find((b) => b.dataset.rating === rating);
-    const body = new FormData();
-    body.append("rating", pressed.getAttribute("aria-pressed") === "true" ? "none" : rating);
+    const body = { rating: pressed.getAttribute("aria-pressed") === "true" ? "none" : rating };
     buttons.forEach((b) => { b.disabled = true; });
     try {
-      const response = await fetch(`/answers/${answerId}/rating/`, {
-        method: "POST", body, headers: { "X-CSRFToken": csrfToken, Accept: "application/json" }, credentials: "same-origin",
-      });
+      const response = await postJson(`/api/v1/answers/${answerId}/rating`, body);
       if (sessionExpired(response)) throw new Error(EXPIRED);
       if (!response.ok) throw new Error("Your rating could not be saved. Try again.");
       const data = await response.json();
@@ -215,19 +223,18 @@
   async function ask(text) {
     const turn = newTurn(text);
     const state = { text: "", sources: [], done: false };
-    const body = new FormData(form);
-    body.set("question", text);
+    const body = { question: text, corpora: new FormData(form).getAll("corpora") };
     controller = new AbortController();
     askButton.disabled = true;
     stopButton.hidden = false;
     try {
-      const response = await fetch(form.dataset.streamUrl, { method: "POST", body, signal: controller.signal });
+      const response = await postJson(form.dataset.streamUrl, body, controller.signal);
       if (sessionExpired(response)) throw new Error(EXPIRED);
       if (!response.ok) {
         let detail = "";
         try {
           const data = await response.json();
-          detail = Object.values(data.fields || {}).flat().join(" ") || data.error || "";
+          detail = Object.values(data.fields || {}).flat().join(" ") || data.detail || "";
         } catch (error) { /* not JSON */ }
         throw new Error(detail || "The question could not be asked. Check it and try again.");
       }

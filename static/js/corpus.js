@@ -1,5 +1,6 @@
-// The corpus page: uploads files one request each, so every file has its own progress bar,
-// then keeps the documents table current while documents are processed.
+// The corpus page: uploads files through the API (/api/v1/corpora/<slug>/documents, with the session and
+// its CSRF token), one request each, so every file has its own progress bar, then keeps the documents
+// table current while documents are processed, with rows the page renders.
 // Rows are rendered (and escaped) by the server; names typed by users go in through textContent.
 (function () {
   "use strict";
@@ -11,6 +12,7 @@
   const dropzone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
   const maxBytes = form && Number(form.dataset.maxBytes);
+  const csrfToken = form && form.querySelector("[name=csrfmiddlewaretoken]").value;
   const ACTIVE = ["queued", "parsing", "embedding"];
   const POLL_MS = 1000;
   const announcer = document.getElementById("status-announcer");
@@ -71,7 +73,18 @@
     }
   }
 
+  // The row of a document just uploaded, as the page renders it.
+  async function rowOf(id) {
+    const query = new URLSearchParams({ ids: String(id) });
+    const response = await fetch(`${table.dataset.statusUrl}?${query}`, {
+      headers: { Accept: "application/json" }, credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(response.statusText);
+    return (await response.json()).rows[id];
+  }
+
   function showRow(html) {
+    if (!html) return;
     tbody.insertAdjacentHTML("afterbegin", html);
     table.hidden = false;
     const empty = document.getElementById("no-documents");
@@ -154,11 +167,11 @@
     try {
       const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
       const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-      const response = await fetch(`${form.dataset.duplicateUrl}?sha256=${hex}`, {
+      const response = await fetch(`${form.dataset.apiUrl}?sha256=${hex}`, {
         headers: { Accept: "application/json" }, credentials: "same-origin",
       });
       const data = response.ok ? await response.json() : null;
-      return data && data.duplicate ? data : null;
+      return data && data.items && data.items.length ? data.items[0] : null;
     } catch (error) {
       return null;  // unreadable file or network trouble: upload it and let the server decide
     }
@@ -167,27 +180,35 @@
   function send(file, view) {
     return new Promise((resolve) => {
       const body = new FormData();
-      body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
       body.append("files", file, file.name);
       const request = new XMLHttpRequest();
-      request.open("POST", form.action);
+      request.open("POST", form.dataset.apiUrl);
       request.setRequestHeader("Accept", "application/json");
+      request.setRequestHeader("X-CSRFToken", csrfToken);
       request.upload.addEventListener("progress", (event) => {
         if (!event.lengthComputable) return;
         view.bar.value = Math.round((100 * event.loaded) / event.total);
         view.note.textContent = `Uploading… ${view.bar.value}%`;
       });
-      request.addEventListener("load", () => {
+      request.addEventListener("load", async () => {
         let data = null;
         try { data = JSON.parse(request.responseText); } catch (error) { /* not JSON: a proxy's error page */ }
         const result = data && data.results && data.results[0];
         if (request.status === 200 && result) {
           view.bar.value = 100;
-          finish(view, result.outcome, result.outcome === "uploaded" ? "Uploaded; processing below." : result.message);
-          if (result.row) showRow(result.row);
-          if (result.outcome === "duplicate") flashRow(result.document_id);
-        } else if (data && data.error) {
-          finish(view, "error", data.error);
+          if (result.outcome === "uploaded") {
+            finish(view, "uploaded", "Uploaded; processing below.");
+            try { showRow(await rowOf(result.document.id)); } catch (error) { watch(); }
+          } else if (result.outcome === "duplicate") {
+            finish(view, "duplicate", `${file.name} is already in this corpus as “${result.document.title}”; not added again.`);
+            flashRow(result.document.id);
+          } else {
+            finish(view, "error", `${file.name}: ${result.error}`);
+          }
+        } else if (request.status === 401) {
+          finish(view, "error", "Your session has ended. Reload the page and log in again.");
+        } else if (data && data.detail) {
+          finish(view, "error", data.detail);
         } else if (request.status === 413) {
           finish(view, "error", "The server refused this file because it is too large.");
         } else {
@@ -219,7 +240,7 @@
       const copy = await knownCopy(file);
       if (copy) {
         finish(view, "duplicate", `${file.name} is already in this corpus as “${copy.title}”; not uploaded again.`);
-        flashRow(copy.document_id);
+        flashRow(copy.id);
       } else {
         await send(file, view);
       }

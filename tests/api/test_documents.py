@@ -8,8 +8,7 @@ from PIL import Image
 
 from ingestion import services
 from ingestion.models import Document, Membership
-
-from ..documents import make_pdf
+from testkit.documents import make_pdf
 
 
 def png() -> bytes:

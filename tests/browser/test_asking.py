@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from ingestion import services
 from qa.models import Answer
-from tests.documents import TOPIC_PAGES, make_pdf
-from tests.fake_llm import refused_url
+from testkit.documents import TOPIC_PAGES, make_pdf
+from testkit.fake_llm import refused_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 COPPER_ANSWER = "Copper wiring conducts electricity well because its outer electrons move freely [1]."

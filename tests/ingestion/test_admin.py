@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-from ingestion import indexing
+from ingestion import corpus_index
 from ingestion.models import Chunk, Document
 from ingestion.tasks import ingest
-from qa.search import retrieve
-
-from ..documents import make_pdf
+from qa.retrieval import retrieve
+from testkit.documents import make_pdf
 
 
 def test_deleting_a_document_in_the_admin_removes_its_file_passages_and_index_entries_only(
@@ -25,7 +24,7 @@ def test_deleting_a_document_in_the_admin_removes_its_file_passages_and_index_en
     assert not Document.objects.filter(pk=doomed.pk).exists()
     assert not doomed_file.exists()
     assert not Chunk.objects.filter(pk__in=doomed_chunks).exists()
-    assert indexing.store_for(field_notes).meta()["count"] == kept.chunks.count()
+    assert corpus_index.store_for(field_notes).meta()["count"] == kept.chunks.count()
     assert Path(Document.objects.get(pk=kept.pk).file.path).exists()
     assert (
         retrieve("Where do emperor penguins spend the winter?", [field_notes]).passages[0].chunk.document_id == kept.pk

@@ -7,9 +7,9 @@ from tokenizers import Tokenizer
 
 from ingestion import embeddings
 from ingestion.chunking import Chunker
+from testkit.documents import long_pages
 
 from ..budget import cpu_budget
-from ..documents import long_pages
 
 MODEL_MAX_SEQ_LENGTH = 256  # all-MiniLM-L6-v2 reads 256 word pieces, special tokens included
 

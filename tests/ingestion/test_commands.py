@@ -5,12 +5,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from ingestion import indexing, services
+from ingestion import corpus_index, services
 from ingestion.models import Corpus, Document
 from ingestion.tasks import ingest
+from qa.retrieval import retrieve
+from testkit.documents import TOPIC_PAGES, long_pages, make_pdf
 
 from ..conftest import wait_until_settled
-from ..documents import TOPIC_PAGES, long_pages, make_pdf
 
 
 def test_ingest_with_create_makes_the_corpus_and_stores_every_file_of_a_folder(tmp_path, capsys, db):
@@ -54,12 +55,11 @@ def test_rebuild_index_reproduces_identical_search_results(tmp_path, db):
     queries = ["longest migration of any animal", "wild yeast in bread", "bus route to the hospital", "chess"]
 
     def results():
-        return [
-            [(hit.chunk.pk, round(hit.score, 6)) for hit in indexing.search_corpus(corpus, q, k=8)] for q in queries
-        ]
+        found = [retrieve(q, [corpus], k=8, use_keywords=False, min_score=-1).passages for q in queries]
+        return [[(passage.chunk.pk, passage.dense_rank, round(passage.score, 6)) for passage in p] for p in found]
 
     before = results()
-    store = indexing.store_for(corpus.pk)
+    store = corpus_index.store_for(corpus.pk)
     store.index_path.unlink()
     assert results() == [[] for _ in queries]
     call_command("rebuild_index", corpus="rebuild")
@@ -75,7 +75,7 @@ def test_rebuild_index_leaves_out_documents_that_are_not_ready(tmp_path, db):
     ingest(document.pk)
     Document.objects.filter(pk=document.pk).update(status=Document.Status.EMBEDDING)
     call_command("rebuild_index")
-    assert not indexing.store_for(corpus.pk).exists()
+    assert not corpus_index.store_for(corpus.pk).exists()
 
 
 def test_ensure_admin_creates_one_admin_and_prints_the_password_once(capsys, db):
@@ -96,7 +96,7 @@ def test_the_admin_rebuilds_an_index_through_a_worker(celery_worker, admin_clien
     with open(make_pdf(tmp_path / "a.pdf", pages=TOPIC_PAGES), "rb") as f:
         document = services.accept_upload(file=f, name="a.pdf", corpus=corpus).document
     (document,) = wait_until_settled([document.pk])
-    store = indexing.store_for(corpus.pk)
+    store = corpus_index.store_for(corpus.pk)
     store.index_path.unlink()
     response = admin_client.post(
         reverse("admin:ingestion_corpus_changelist"), {"action": "rebuild_index", "_selected_action": [corpus.pk]}

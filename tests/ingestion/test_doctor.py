@@ -7,13 +7,13 @@ import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
-from ingestion import indexing, services
-from ingestion.index import LOADED
+from ingestion import corpus_index, services
 from ingestion.models import Corpus, Document
-from qa.search import retrieve
+from ingestion.vector_index import LOADED
+from qa.retrieval import retrieve
+from testkit.documents import TOPIC_PAGES, make_pdf
 
 from ..conftest import wait_until_settled
-from ..documents import TOPIC_PAGES, make_pdf
 
 QUESTION = "Which bird has the longest migration?"
 
@@ -34,7 +34,7 @@ def test_a_healthy_corpus_is_reported_ok(field_notes):
 
 def test_a_deleted_index_is_answered_from_keywords_then_rebuilt_and_answers_as_before(field_notes):
     before = found(field_notes)
-    store = indexing.store_for(field_notes)
+    store = corpus_index.store_for(field_notes)
     store.index_path.unlink()
     cache.clear()
 
@@ -52,7 +52,7 @@ def test_a_deleted_index_is_answered_from_keywords_then_rebuilt_and_answers_as_b
 
 def test_a_corrupted_index_file_does_not_break_asking_and_is_repaired(field_notes):
     before = found(field_notes)
-    store = indexing.store_for(field_notes)
+    store = corpus_index.store_for(field_notes)
     store.index_path.write_bytes(b"not a faiss index at all")
     LOADED.loaded.clear()
 
@@ -62,14 +62,14 @@ def test_a_corrupted_index_file_does_not_break_asking_and_is_repaired(field_note
 
 
 def test_passages_missing_from_the_index_or_from_another_model_are_found_and_check_repairs_nothing(field_notes):
-    store = indexing.store_for(field_notes)
+    store = corpus_index.store_for(field_notes)
     gone = list(field_notes.documents.get().chunks.values_list("pk", flat=True)[:2])
     store.remove(gone)
     Corpus.objects.filter(pk=field_notes.pk).update(embedding_model="some/other-model")
     with pytest.raises(CommandError, match=field_notes.slug):
         doctor("--check")
     field_notes.refresh_from_db()
-    problems = indexing.diagnose_corpus(field_notes)  # still there: --check repairs nothing
+    problems = corpus_index.diagnose_corpus(field_notes)  # still there: --check repairs nothing
     assert any("2 passages are missing" in problem for problem in problems)
     assert any("'some/other-model'" in problem for problem in problems)
 
@@ -83,12 +83,12 @@ def test_the_next_question_after_the_index_is_lost_has_a_worker_rebuild_it(celer
         document = services.accept_upload(file=f, name=path.name, corpus=corpus).document
     assert wait_until_settled([document.pk])[0].status == Document.Status.READY
     before = found(corpus)
-    indexing.store_for(corpus).index_path.unlink()
+    corpus_index.store_for(corpus).index_path.unlink()
     cache.clear()
 
     assert found(corpus)  # answered from keywords while the worker rebuilds
     deadline = time.monotonic() + 60
-    while indexing.diagnose_corpus(corpus) and time.monotonic() < deadline:
+    while corpus_index.diagnose_corpus(corpus) and time.monotonic() < deadline:
         time.sleep(0.25)
-    assert indexing.diagnose_corpus(corpus) == [], celery_worker.log()[-3000:]
+    assert corpus_index.diagnose_corpus(corpus) == [], celery_worker.log()[-3000:]
     assert found(corpus) == before

@@ -4,8 +4,7 @@ import pytest
 
 from ingestion import extract, filetypes
 from ingestion.extract import ExtractionError
-
-from ..documents import make_docx, make_encrypted_pdf, make_pdf
+from testkit.documents import make_docx, make_encrypted_pdf, make_pdf
 
 
 def pages_of(path, file_type=filetypes.PDF, **kwargs):

@@ -6,8 +6,7 @@ from PIL import Image
 
 from ingestion import filetypes
 from ingestion.filetypes import detect_file_type
-
-from ..documents import make_docx, make_pdf
+from testkit.documents import make_docx, make_pdf
 
 
 def write(path: Path, data: bytes) -> Path:

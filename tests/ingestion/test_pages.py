@@ -1,4 +1,5 @@
-"""The corpus page's JSON uploads, the document view and the file behind it."""
+"""The corpus page's uploads (its script sends them to the API and asks the page for each new row), the
+document view and the file behind it."""
 
 import hashlib
 import json
@@ -7,51 +8,68 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ingestion.models import Document
-
-from ..documents import make_pdf
+from testkit.documents import make_pdf
 
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 
 def upload_json(client, corpus, *files):
-    return client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": list(files)}, **JSON)
+    """As the corpus page's script uploads: to the API, with the session."""
+    return client.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": list(files)}, **JSON)
 
 
-def test_an_upload_asking_for_json_gets_each_files_outcome_and_its_rendered_row(staff_client, corpus, tmp_path):
+def row_of(client, corpus, document_id: int) -> str:
+    """The rendered row the page's script asks for after an upload."""
+    url = reverse("ingestion:corpus_status", args=[corpus.slug])
+    return client.get(url, {"ids": str(document_id)}).json()["rows"][str(document_id)]
+
+
+def test_an_upload_from_the_page_gets_each_files_outcome_and_then_its_rendered_row(staff_client, corpus, tmp_path):
     data = make_pdf(tmp_path / "a.pdf", pages=["Hello there."]).read_bytes()
     response = upload_json(staff_client, corpus, SimpleUploadedFile("a.pdf", data))
     assert response.status_code == 200
     (result,) = response.json()["results"]
     document = Document.objects.get()
     assert result["outcome"] == "uploaded"
-    assert result["document_id"] == document.pk
-    assert f'data-document-id="{document.pk}"' in result["row"]
-    assert 'data-status="queued"' in result["row"]
+    assert result["document"]["id"] == document.pk
+    row = row_of(staff_client, corpus, document.pk)
+    assert f'data-document-id="{document.pk}"' in row
+    assert 'data-status="queued"' in row
 
 
-def test_a_duplicate_upload_in_json_says_so_and_has_no_row(staff_client, corpus, tmp_path):
+def test_a_duplicate_upload_from_the_page_names_the_document_it_duplicates(staff_client, corpus, tmp_path):
     data = make_pdf(tmp_path / "a.pdf", pages=["Hello there."]).read_bytes()
     upload_json(staff_client, corpus, SimpleUploadedFile("a.pdf", data))
     (result,) = upload_json(staff_client, corpus, SimpleUploadedFile("copy.pdf", data)).json()["results"]
     assert result["outcome"] == "duplicate"
-    assert "already in this corpus" in result["message"]
-    assert "row" not in result
+    assert result["document"]["id"] == Document.objects.get().pk
+    assert result["document"]["title"] == "a.pdf"
     assert Document.objects.count() == 1
 
 
-def test_a_file_over_the_limit_in_json_is_a_plain_error(staff_client, corpus, settings):
+def test_a_duplicate_upload_without_the_pages_script_says_so_on_the_page(staff_client, corpus, tmp_path):
+    data = make_pdf(tmp_path / "a.pdf", pages=["Hello there."]).read_bytes()
+    url = reverse("ingestion:upload", args=[corpus.slug])
+    staff_client.post(url, {"files": [SimpleUploadedFile("a.pdf", data)]})
+    html = staff_client.post(url, {"files": [SimpleUploadedFile("copy.pdf", data)]}, follow=True).content.decode()
+    assert "copy.pdf is already in this corpus as “a.pdf”; not added again." in html
+    assert Document.objects.count() == 1
+
+
+def test_a_file_over_the_limit_from_the_page_is_a_plain_error(staff_client, corpus, settings):
     settings.UPLOAD_MAX_BYTES = 10
     response = upload_json(staff_client, corpus, SimpleUploadedFile("big.txt", b"x" * 11))
     assert response.status_code == 413
-    assert "larger than" in response.json()["error"]
+    assert "larger than" in response.json()["detail"]
     assert not Document.objects.exists()
 
 
-def test_a_file_name_with_markup_is_escaped_in_the_json_row(staff_client, corpus):
+def test_a_file_name_with_markup_is_escaped_in_the_rendered_row(staff_client, corpus):
     name = "<img src=x onerror=alert(1)>.txt"
     (result,) = upload_json(staff_client, corpus, SimpleUploadedFile(name, b"Some text.")).json()["results"]
-    assert "<img src=x" not in result["row"]
-    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in result["row"]
+    row = row_of(staff_client, corpus, result["document"]["id"])
+    assert "<img src=x" not in row
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in row
 
 
 def test_a_pdf_is_served_inline_as_a_pdf(staff_client, upload, five_page_pdf):
@@ -109,16 +127,14 @@ def test_a_text_document_has_no_pdf_viewer_and_marks_the_cited_passage(staff_cli
 
 def test_the_page_can_ask_whether_a_file_is_already_in_the_corpus(staff_client, corpus, upload, five_page_pdf):
     document = upload(five_page_pdf)
-    url = reverse("ingestion:corpus_duplicate", args=[corpus.slug])
+    url = f"/api/v1/corpora/{corpus.slug}/documents"
     known = staff_client.get(url, {"sha256": hashlib.sha256(five_page_pdf.read_bytes()).hexdigest()}).json()
-    assert known == {
-        "duplicate": True,
-        "document_id": document.pk,
-        "title": "field-notes.pdf",  # its own title is read later, by the worker
-        "url": document.get_absolute_url(),
-    }
-    assert staff_client.get(url, {"sha256": "0" * 64}).json() == {"duplicate": False}
-    assert staff_client.get(url, {"sha256": "not-a-digest"}).status_code == 400
+    assert known["count"] == 1
+    (found,) = known["items"]
+    assert (found["id"], found["title"]) == (document.pk, "field-notes.pdf")  # its own title is read later
+    assert found["page_url"].endswith(document.get_absolute_url())
+    assert staff_client.get(url, {"sha256": "0" * 64}).json() == {"items": [], "count": 0}
+    assert staff_client.get(url, {"sha256": "not-a-digest"}).status_code == 422
 
 
 def test_a_passage_or_status_id_that_is_not_a_plain_number_is_ignored(staff_client, corpus, upload, five_page_pdf):

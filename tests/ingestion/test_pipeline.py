@@ -8,11 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from ingestion import extract, indexing, pipeline, services
+from ingestion import corpus_index, extract, pipeline, services, tasks
 from ingestion.models import Chunk, Document
 from ingestion.tasks import ingest
-
-from ..documents import long_pages, make_docx, make_encrypted_pdf, make_pdf
+from qa.retrieval import retrieve
+from testkit.documents import long_pages, make_docx, make_encrypted_pdf, make_pdf
 
 Status = Document.Status
 
@@ -61,8 +61,8 @@ def test_chunk_spans_point_into_the_extracted_page_text(upload, tmp_path):
 
 def test_the_index_finds_a_sentence_on_the_page_it_came_from(corpus, upload, five_page_pdf):
     ingested(upload(five_page_pdf))
-    hits = indexing.search_corpus(corpus, "Which bird has the longest migration of any animal?", k=3)
-    assert hits[0].chunk.page == 3
+    found = retrieve("Which bird has the longest migration of any animal?", [corpus], k=3, use_keywords=False)
+    assert found.passages[0].chunk.page == 3
 
 
 def test_running_the_task_again_on_a_ready_document_changes_nothing(corpus, upload, five_page_pdf):
@@ -70,7 +70,7 @@ def test_running_the_task_again_on_a_ready_document_changes_nothing(corpus, uplo
     chunk_ids = list(document.chunks.values_list("pk", flat=True))
     ingest(document.pk)
     assert list(document.chunks.values_list("pk", flat=True)) == chunk_ids
-    assert indexing.store_for(corpus.pk).meta()["count"] == len(chunk_ids)
+    assert corpus_index.store_for(corpus.pk).meta()["count"] == len(chunk_ids)
 
 
 def test_a_document_left_behind_by_a_dead_worker_is_redone_without_duplicates(corpus, upload, five_page_pdf):
@@ -84,7 +84,7 @@ def test_a_document_left_behind_by_a_dead_worker_is_redone_without_duplicates(co
     assert document.status == Status.READY
     assert document.attempts == 2
     assert document.chunks.count() == count
-    assert indexing.store_for(corpus.pk).meta()["count"] == count
+    assert corpus_index.store_for(corpus.pk).meta()["count"] == count
 
 
 def test_a_document_being_worked_on_is_not_taken_by_a_second_task(upload, five_page_pdf):
@@ -173,9 +173,9 @@ def test_deleting_a_document_removes_its_file_chunks_and_index_entries(corpus, u
     assert not Document.objects.filter(pk=gone.pk).exists()
     assert Chunk.objects.filter(document_id=gone.pk).count() == 0
     assert not Path(path).exists()
-    assert indexing.store_for(corpus.pk).meta()["count"] == keep.chunks.count()
-    hits = indexing.search_corpus(corpus, "Arctic tern migration", k=5)
-    assert {hit.chunk.document_id for hit in hits} == {keep.pk}
+    assert corpus_index.store_for(corpus.pk).meta()["count"] == keep.chunks.count()
+    found = retrieve("Arctic tern migration", [corpus], k=5, use_keywords=False, min_score=-1)
+    assert {passage.chunk.document_id for passage in found.passages} == {keep.pk}
 
 
 def test_the_warning_for_one_blank_page_reads_in_the_singular(upload, tmp_path):
@@ -213,16 +213,16 @@ def test_a_title_set_by_a_person_is_kept(upload, tmp_path):
 def test_a_dead_workers_document_is_queued_again_only_if_that_worker_owned_it(upload, five_page_pdf, tmp_path):
     document = upload(five_page_pdf)
     pipeline.claim(document.pk, task_id="task-a")
-    services.recover_after_worker_loss(document.pk, task_id="task-b", timed_out=False)
+    tasks.requeue_after_worker_loss(document.pk, task_id="task-b", timed_out=False)
     assert Document.objects.get(pk=document.pk).status == Status.PARSING  # task-b never had it
-    services.recover_after_worker_loss(document.pk, task_id="task-a", timed_out=False)
+    tasks.requeue_after_worker_loss(document.pk, task_id="task-a", timed_out=False)
     assert Document.objects.get(pk=document.pk).status == Status.QUEUED
 
 
 def test_a_task_killed_at_the_hard_time_limit_fails_its_document(upload, five_page_pdf):
     document = upload(five_page_pdf)
     pipeline.claim(document.pk, task_id="task-a")
-    services.recover_after_worker_loss(document.pk, task_id="task-a", timed_out=True)
+    tasks.requeue_after_worker_loss(document.pk, task_id="task-a", timed_out=True)
     document.refresh_from_db()
     assert document.status == Status.FAILED
     assert "took longer than" in document.error

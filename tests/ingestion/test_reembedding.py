@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from ingestion import indexing, pipeline, reembedding, services
+from ingestion import corpus_index, encoders, pipeline, reembedding, services
 from ingestion.models import Chunk, Document, Reembedding
-from qa.search import retrieve
+from qa.retrieval import retrieve
+from testkit.documents import TOPIC_PAGES, long_pages, make_pdf
 
 from ..conftest import wait_until_settled
-from ..documents import TOPIC_PAGES, long_pages, make_pdf
 
 QUESTION = "Which bird has the longest migration?"
 
@@ -21,7 +21,7 @@ def dimension(chunk: Chunk) -> int:
 
 
 def reembed(corpus, model: str) -> Reembedding:
-    started = reembedding.start_reembedding(corpus, model)
+    started = services.start_reembedding(corpus, model)
     reembedding.run_reembedding(started.pk)
     started.refresh_from_db()
     corpus.refresh_from_db()
@@ -37,20 +37,20 @@ def test_a_reembedded_corpus_searches_with_the_new_models_vectors_and_index(fiel
     assert {dimension(chunk) for chunk in Chunk.objects.all()} == {256}
     assert {len(bytes(chunk.next_vector)) // 4 for chunk in Chunk.objects.all()} == {384}  # kept a while
     assert Document.objects.get().embedding_model == second_model
-    meta = indexing.store_for(field_notes).meta()
+    meta = corpus_index.store_for(field_notes).meta()
     assert (meta["model"], meta["dimension"], meta["count"]) == (second_model, 256, Chunk.objects.count())
     assert retrieve(QUESTION, [field_notes]).passages[0].chunk.page == 3
 
 
 def test_the_old_index_is_dropped_after_the_swap_and_the_new_one_stays(field_notes, second_model):
-    old = indexing.store_for(field_notes)
+    old = corpus_index.store_for(field_notes)
     reembed(field_notes, second_model)
     assert old.exists()  # kept a while for searches that began before the swap
     reembedding.drop_old_vectors(field_notes.pk)
     assert not old.exists()
     assert not Chunk.objects.filter(next_vector__isnull=False).exists()
-    assert indexing.store_for(field_notes).exists()
-    assert indexing.keywords_for(field_notes.pk).exists()
+    assert corpus_index.store_for(field_notes).exists()
+    assert corpus_index.keywords_for(field_notes.pk).exists()
 
 
 def test_a_model_that_cannot_be_loaded_fails_with_a_message_and_changes_nothing(field_notes, tmp_path):
@@ -66,17 +66,17 @@ def test_a_model_that_cannot_be_loaded_fails_with_a_message_and_changes_nothing(
 
 
 def test_a_second_reembedding_of_the_same_corpus_waits_for_the_first(corpus, second_model):
-    reembedding.start_reembedding(corpus, second_model)
-    with pytest.raises(reembedding.ReembeddingError, match="already being re-embedded"):
-        reembedding.start_reembedding(corpus, second_model)
+    services.start_reembedding(corpus, second_model)
+    with pytest.raises(services.ReembeddingError, match="already being re-embedded"):
+        services.start_reembedding(corpus, second_model)
 
 
 def test_a_reembedding_whose_worker_went_away_no_longer_blocks_the_next(corpus, second_model, settings):
-    lost = reembedding.start_reembedding(corpus, second_model)
+    lost = services.start_reembedding(corpus, second_model)
     Reembedding.objects.filter(pk=lost.pk).update(
         status="running", heartbeat_at=timezone.now() - timezone.timedelta(seconds=settings.INGEST_STALE_AFTER + 5)
     )
-    again = reembedding.start_reembedding(corpus, second_model)
+    again = services.start_reembedding(corpus, second_model)
     lost.refresh_from_db()
     assert lost.status == "failed"
     assert again.status == "queued"
@@ -86,7 +86,7 @@ def test_a_document_embedded_with_the_old_model_during_the_swap_is_embedded_agai
                                                                                    second_model):  # fmt: skip
     late = upload(make_pdf(tmp_path / "late.pdf", pages=["Emperor penguins huddle through the Antarctic winter."]))
     document = pipeline.claim(late.pk)
-    encoder = indexing.encoder_for(field_notes.embedding_model)
+    encoder = encoders.encoder_for(field_notes.embedding_model)
     deadline = time.monotonic() + 60
     pipeline.split_into_chunks(document, tmp_path / "late.pdf", pipeline.make_chunker(encoder), deadline)
     pipeline.embed_chunks(document, encoder, deadline)
@@ -128,7 +128,7 @@ def test_asking_keeps_working_while_a_worker_reembeds_the_corpus(celery_worker, 
             ids.append(services.accept_upload(file=f, name=path.name, corpus=corpus).document.pk)
     assert all(d.status == "ready" for d in wait_until_settled(ids))
 
-    started = reembedding.start_reembedding(corpus, second_model)
+    started = services.start_reembedding(corpus, second_model)
     answers, deadline = [], time.monotonic() + 300
     while Reembedding.objects.get(pk=started.pk).is_active and time.monotonic() < deadline:
         corpus.refresh_from_db()

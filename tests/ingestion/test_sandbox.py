@@ -113,8 +113,7 @@ def test_an_ordinary_error_after_a_large_call_is_not_blamed_on_memory(box):
 def test_a_word_member_that_understates_its_size_is_found_damaged_without_unpacking_it(tmp_path):
     # zipfile's read() of a whole member inflates all of it before cutting it to the declared size.
     from ingestion import extract, filetypes
-
-    from ..documents import make_docx_bomb
+    from testkit.documents import make_docx_bomb
 
     liar = make_docx_bomb(tmp_path / "liar.docx", unpacked_bytes=400 * MB, understate=True)
     small = sandbox.Sandbox(memory_limit=256 * MB)

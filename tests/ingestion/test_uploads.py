@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from ingestion import services
+from ingestion import services, tasks
 from ingestion.models import Document
+from testkit.documents import make_pdf
 
-from ..documents import make_pdf
+BROWSER_FORM_POST = "text/html,application/xhtml+xml,*/*;q=0.8"  # what a browser asks for
 
 
 def pdf_bytes(tmp_path: Path, text: str = "Hello there.") -> bytes:
@@ -175,14 +176,14 @@ def test_lost_and_stalled_documents_are_sent_to_the_queue_again(broker_url, tmp_
         status=Document.Status.PARSING, queued_at=an_hour_ago, heartbeat_at=an_hour_ago
     )
     try:
-        first = services.requeue_lost_documents()
+        first = tasks.sweep_lost_documents()
         assert sorted(first) == sorted([lost.pk, stalled.pk])
         assert fresh.pk not in first  # queued a moment ago: its message is not lost
         assert client.llen(queue) == 2
         Document.objects.filter(pk=lost.pk).update(queued_at=an_hour_ago)
         # The queue holds messages now, so a long-queued document is not lost; a stalled
         # one was sent a moment ago and is not sent again yet.
-        assert services.requeue_lost_documents() == []
+        assert tasks.sweep_lost_documents() == []
         assert client.llen(queue) == 2
     finally:
         client.delete(queue)
@@ -218,8 +219,10 @@ def test_too_many_files_for_django_gets_a_plain_page_not_a_bare_error(staff_clie
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
     settings.DEBUG = False
     files = [SimpleUploadedFile(f"{n}.txt", b"x") for n in range(5)]
-    response = staff_client.post(reverse("ingestion:upload", args=[corpus.slug]), {"files": files})
+    url = reverse("ingestion:upload", args=[corpus.slug])
+    response = staff_client.post(url, {"files": files}, HTTP_ACCEPT=BROWSER_FORM_POST)
     assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
     assert "too many files at once" in response.content.decode()
     assert not Document.objects.exists()
 
@@ -228,10 +231,13 @@ def test_an_upload_declared_larger_than_the_limit_is_refused_before_its_body_is_
     settings.UPLOAD_MAX_BYTES = 1024
     settings.UPLOAD_MAX_FILES = 2
     url = reverse("ingestion:upload", args=[corpus.slug])
-    response = staff_client.post(url, {"files": [SimpleUploadedFile("a.txt", b"small")]}, CONTENT_LENGTH="5000000")
+    response = staff_client.post(
+        url, {"files": [SimpleUploadedFile("a.txt", b"small")]}, CONTENT_LENGTH="5000000", HTTP_ACCEPT=BROWSER_FORM_POST
+    )
     assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/html")
     assert "nothing was uploaded" in response.content.decode()
     as_json = staff_client.post(url, {}, CONTENT_LENGTH="5000000", HTTP_ACCEPT="application/json")
     assert as_json.status_code == 413
-    assert "larger than" in as_json.json()["error"]
+    assert "larger than" in as_json.json()["detail"]
     assert not Document.objects.exists()

@@ -12,11 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from config.celery import app as celery_app
-from ingestion import indexing, services
+from ingestion import corpus_index, services
 from ingestion.models import Chunk, Document
+from qa.retrieval import retrieve
+from testkit.documents import long_pages, make_encrypted_pdf, make_pdf
 
 from ..conftest import ROOT, start_worker, stop_worker, wait_until_settled
-from ..documents import long_pages, make_encrypted_pdf, make_pdf
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -32,8 +33,10 @@ def test_an_uploaded_pdf_becomes_ready_and_page_3_is_found(celery_worker, client
     chunks = list(document.chunks.all())
     assert chunks
     assert all(chunk.page in range(1, 6) and chunk.vector for chunk in chunks)
-    hits = indexing.search_corpus(corpus, "The Arctic tern flies from the Arctic to the Antarctic and back.", k=1)
-    assert hits[0].chunk.page == 3
+    found = retrieve(
+        "The Arctic tern flies from the Arctic to the Antarctic and back.", [corpus], k=1, use_keywords=False
+    )
+    assert found.passages[0].chunk.page == 3
     assert f"doc={document.pk}]: ready: 5 pages" in celery_worker.log()  # the worker's records name the document
 
 
@@ -124,7 +127,7 @@ def test_a_pool_process_killed_mid_document_is_replaced_and_the_document_finishe
     assert document.status == Document.Status.READY, document.error
     assert document.attempts == 2
     assert document.chunks.count() == document.chunks_total
-    assert indexing.store_for(corpus.pk).meta()["count"] == document.chunks_total
+    assert corpus_index.store_for(corpus.pk).meta()["count"] == document.chunks_total
     assert celery_worker.is_alive()
 
 
@@ -148,7 +151,7 @@ def test_a_document_deleted_while_it_is_being_embedded_is_gone_and_the_worker_ca
     assert not Chunk.objects.filter(document_id=document.pk).exists()
     assert not Path(stored).exists()
     # The index holds the following document's passages and nothing of the deleted one.
-    assert indexing.store_for(corpus.pk).meta()["count"] == following.chunks_total
+    assert corpus_index.store_for(corpus.pk).meta()["count"] == following.chunks_total
     assert celery_worker.is_alive()
 
 

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from qa import services
 from qa.models import Answer, Citation
-
-from ..fake_llm import refused_url
+from testkit.fake_llm import refused_url
 
 TERN = "The Arctic tern migrates from the Arctic to the Antarctic and back each year [1]."
 QUESTION = "Which bird has the longest migration?"
@@ -238,8 +237,7 @@ def test_a_reader_who_leaves_mid_stream_leaves_a_record_marked_incomplete(field_
 
 def test_a_title_shared_by_several_passages_names_none_of_them(corpus, upload, tmp_path, fake_llm):
     from ingestion.tasks import ingest
-
-    from ..documents import make_pdf
+    from testkit.documents import make_pdf
 
     pages = [f"The Arctic tern flies far every year, note {n}. It migrates from pole to pole." for n in range(4)]
     ingest(upload(make_pdf(tmp_path / "terns.pdf", pages=pages, title="Tern notes")).pk)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ingestion import indexing
+from ingestion import encoders
 from qa import citations
 
 URLS = {"http://host/documents/42/?passage=7#page=3": 1, "http://host/documents/43/?passage=9#page=1": 2}
@@ -68,7 +68,7 @@ def test_a_source_line_of_its_own_stands_behind_the_sentences_before_it():
 
 
 def test_a_supported_claim_scores_above_the_threshold_and_an_unrelated_one_below(settings):
-    embed = indexing.encoder_for("sentence-transformers/all-MiniLM-L6-v2").encode
+    embed = encoders.encoder_for("sentence-transformers/all-MiniLM-L6-v2").encode
     passage = "The Arctic tern migrates from the Arctic to the Antarctic each year. Its eggs hatch in June."
     supported, unrelated = citations.support(
         ["Arctic terns fly to the Antarctic every year.", "Copper conducts electricity well."], passage, embed

@@ -1,6 +1,6 @@
 """Extracted answers: sentences copied from passages, best first, each cited."""
 
-from ingestion import indexing
+from ingestion import encoders
 from qa import extractive
 
 PASSAGES = [
@@ -10,7 +10,7 @@ PASSAGES = [
 
 
 def embed(texts):
-    return indexing.encoder_for("sentence-transformers/all-MiniLM-L6-v2").encode(texts)
+    return encoders.encoder_for("sentence-transformers/all-MiniLM-L6-v2").encode(texts)
 
 
 def test_the_sentence_with_the_questions_distinctive_word_is_chosen():

@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 
 from config.celery import app as celery_app
-
-from ..fake_llm import refused_url
+from testkit.fake_llm import refused_url
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ import time
 import pytest
 
 from qa.llm import CUT_OFF, FAILED, OVERLOADED, TIMED_OUT, UNREACHABLE, LLMError, OpenAIBackend, TGIBackend
-
-from ..fake_llm import FakeLLM, refused_url
+from testkit.fake_llm import FakeLLM, refused_url
 
 
 def tgi(url: str, **overrides) -> TGIBackend:

@@ -1,4 +1,7 @@
-"""The ask page, answers, ratings and the history, as served (the browser tests drive them)."""
+"""The ask page, answers, ratings and the history, as served (the browser tests drive them; the page's
+script asks and rates through the API, as here)."""
+
+import json
 
 from django.urls import reverse
 
@@ -19,13 +22,31 @@ def test_the_ask_page_says_when_there_is_nothing_to_ask_about(staff_client):
 
 
 def ask(client, corpus, question="Why does copper wiring conduct electricity well?"):
-    return client.post(reverse("qa:ask_json"), {"question": question, "corpora": [corpus.slug]}).json()
+    body = json.dumps({"question": question, "corpora": [corpus.slug]})
+    return client.post(reverse("api:ask"), body, content_type="application/json").json()
+
+
+def test_without_its_script_the_ask_page_answers_on_the_answer_page(staff_client, field_notes):
+    data = {"question": "Which bird has the longest migration?", "corpora": [field_notes.slug]}
+    response = staff_client.post(reverse("qa:ask"), data)
+    answer = Answer.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("qa:answer", args=[answer.pk])
+    assert answer.question == "Which bird has the longest migration?"
+
+
+def test_without_its_script_a_refused_question_shows_why_on_the_ask_page(staff_client, field_notes):
+    response = staff_client.post(reverse("qa:ask"), {"question": "   ", "corpora": [field_notes.slug]})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not Answer.objects.exists()
 
 
 def test_a_thumbs_up_is_stored_with_the_answer_and_can_be_taken_back(staff_client, field_notes):
     answer_id = ask(staff_client, field_notes)["answer_id"]
     url = reverse("qa:rate", args=[answer_id])
-    response = staff_client.post(url, {"rating": "up"}, HTTP_ACCEPT="application/json")
+    api_url = reverse("api:rate_answer", args=[answer_id])
+    response = staff_client.post(api_url, {"rating": "up"}, content_type="application/json")
     assert response.json() == {"answer_id": answer_id, "rating": 1}
     answer = Answer.objects.get(pk=answer_id)
     assert answer.rating == 1
@@ -108,10 +129,14 @@ def test_asking_more_than_the_limit_in_a_minute_is_refused_with_a_plain_message(
     settings.ASK_LIMIT_PER_MINUTE = 2
     ask(staff_client, field_notes)
     ask(staff_client, field_notes)
-    for endpoint in ("qa:ask_json", "qa:ask_stream"):
-        response = staff_client.post(reverse(endpoint), {"question": "And once more?", "corpora": [field_notes.slug]})
+    question = {"question": "And once more?", "corpora": [field_notes.slug]}
+    for endpoint in ("api:ask", "api:ask_stream"):
+        response = staff_client.post(reverse(endpoint), question, content_type="application/json")
         assert response.status_code == 429
-        assert "2 questions in the last minute" in response.json()["error"]
+        assert "2 questions in the last minute" in response.json()["detail"]
+    response = staff_client.post(reverse("qa:ask"), question)
+    assert response.status_code == 429
+    assert "2 questions in the last minute" in response.content.decode()
     assert Answer.objects.count() == 2
 
 

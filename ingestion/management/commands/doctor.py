@@ -1,6 +1,8 @@
+"""manage.py doctor: checks each corpus' indexes against the database and rebuilds those that differ."""
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ingestion import indexing
+from ingestion import corpus_index
 from ingestion.management.selection import chosen_corpora
 
 
@@ -18,7 +20,7 @@ class Command(BaseCommand):
         corpora = chosen_corpora(options["corpus"])
         unrepaired = []
         for corpus in corpora:
-            problems = indexing.diagnose_corpus(corpus)
+            problems = corpus_index.diagnose_corpus(corpus)
             if not problems:
                 self.stdout.write(f"{corpus.slug}: ok")
                 continue
@@ -27,8 +29,8 @@ class Command(BaseCommand):
             if options["check"]:
                 unrepaired.append(corpus.slug)
                 continue
-            count = indexing.rebuild_corpus_index(corpus)
-            still = indexing.diagnose_corpus(corpus)
+            count = corpus_index.rebuild_corpus_index(corpus)
+            still = corpus_index.diagnose_corpus(corpus)
             if still:
                 unrepaired.append(corpus.slug)
                 self.stdout.write(f"{corpus.slug}: still wrong after the rebuild: {'; '.join(still)}")

@@ -1,3 +1,5 @@
+"""manage.py ensure_admin: creates the first admin account, printing its password once."""
+
 import secrets
 
 from django.contrib.auth import get_user_model

@@ -1,3 +1,5 @@
+"""manage.py ingest: uploads files or folders into a corpus from the command line."""
+
 import time
 from pathlib import Path
 

@@ -1,6 +1,8 @@
+"""manage.py rebuild_index: rebuilds corpus indexes from the database, here and now."""
+
 from django.core.management.base import BaseCommand, CommandParser
 
-from ingestion import indexing
+from ingestion import corpus_index
 from ingestion.management.selection import chosen_corpora
 
 
@@ -13,5 +15,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         corpora = chosen_corpora(options["corpus"])
         for corpus in corpora:
-            count = indexing.rebuild_corpus_index(corpus)
+            count = corpus_index.rebuild_corpus_index(corpus)
             self.stdout.write(f"{corpus.slug}: {count} vectors")

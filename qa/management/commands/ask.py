@@ -1,3 +1,5 @@
+"""manage.py ask: answers a question from the command line, with its citations."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser

@@ -1,3 +1,5 @@
+"""manage.py evaluate: measures retrieval (and extracted answers) on a question file."""
+
 import io
 import json
 import time
@@ -6,12 +8,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.celery import app as celery_app
 from ingestion import services as ingestion_services
 from ingestion.models import Corpus, Document
 from ingestion.tasks import ingest
 from qa import evaluation, extractive, prompting
-from qa.search import retrieve
+from qa.retrieval import retrieve
 from qa.services import make_blocks, sentence_embedder
 
 PACKING_DEPTH = 50  # passages offered to the prompt packer for recall within a budget
@@ -84,24 +85,14 @@ class Command(BaseCommand):
 
     def ingest(self, corpus: Corpus, paragraphs: list[evaluation.Paragraph]) -> None:
         """Ingests the paragraphs not yet in the corpus, here in this process (no worker needed)."""
-        # Queued work runs right here instead of going to the broker.
-        was_eager = celery_app.conf.task_always_eager
-        celery_app.conf.task_always_eager = True
-        try:
-            self.ingest_here(corpus, paragraphs)
-        finally:
-            celery_app.conf.task_always_eager = was_eager
-
-    def ingest_here(self, corpus: Corpus, paragraphs: list[evaluation.Paragraph]) -> None:
         present = set(corpus.documents.values_list("original_name", flat=True))
         todo = [p for p in paragraphs if p.name not in present]
         self.stderr.write(f"Ingesting {len(todo)} of {len(paragraphs)} paragraphs into {corpus.slug}...")
         for number, paragraph in enumerate(todo, start=1):
             result = ingestion_services.accept_upload(
-                file=io.BytesIO(paragraph.text.encode()), name=paragraph.name, corpus=corpus
+                file=io.BytesIO(paragraph.text.encode()), name=paragraph.name, corpus=corpus, send=False
             )
             Document.objects.filter(pk=result.document.pk).update(title=paragraph.title)
-            # Already done if the upload's commit ran it; inside an outer transaction it has not run yet.
             ingest(result.document.pk)
             if number % 200 == 0:
                 self.stderr.write(f"  {number} done")

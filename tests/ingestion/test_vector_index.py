@@ -1,10 +1,12 @@
+"""The plain FAISS store: adding, removing, locking, reloading, and growing from flat into IVF."""
+
 import json
 import multiprocessing
 
 import numpy as np
 import pytest
 
-from ingestion.index import LOADED, IndexBusy, IndexModelMismatch, IndexStore
+from ingestion.vector_index import LOADED, IndexBusy, IndexModelMismatch, IndexStore
 
 DIM = 16
 MODEL = "test-model"
@@ -129,3 +131,26 @@ def hold_lock(directory, ready, release) -> None:
     with IndexStore(directory).lock():
         ready.set()
         release.wait(60)
+
+
+def test_a_large_index_becomes_ivf_and_finds_what_exact_search_finds(tmp_path):
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((40, 384)).astype(np.float32)
+    vectors = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.standard_normal((4000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(10, 4010, dtype=np.int64)
+    exact = IndexStore(tmp_path / "exact", ann_threshold=10**9)
+    approximate = IndexStore(tmp_path / "ivf", ann_threshold=3000, nprobe=16)
+    exact.add(ids, vectors, model="m")
+    approximate.add(ids[:2000], vectors[:2000], model="m")
+    assert approximate.meta()["kind"] == "flat"
+    approximate.add(ids[2000:], vectors[2000:], model="m")
+    assert approximate.meta()["kind"] == "ivf"
+    queries = vectors[:50] + 0.1 * rng.standard_normal((50, 384)).astype(np.float32)
+    found_exact = [{h.id for h in hits} for hits in exact.search(queries, 10)]
+    found_ivf = [{h.id for h in hits} for hits in approximate.search(queries, 10)]
+    recall = np.mean([len(a & b) / 10 for a, b in zip(found_exact, found_ivf, strict=True)])
+    assert recall >= 0.95
+    approximate.remove([10, 11])
+    assert 10 not in {h.id for h in approximate.search(vectors[:1], 5)[0]}
+    assert approximate.meta()["count"] == 3998

@@ -8,42 +8,20 @@ import logging
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet
 
-from . import embeddings
-from .index import IndexStore
-from .keywords import KeywordIndex
-from .models import Chunk, Corpus, Document, default_embedding_model
+from . import dispatch
+from .keyword_index import KeywordIndex
+from .models import Chunk, Corpus, Document
+from .vector_index import Hit, IndexStore
 
 log = logging.getLogger(__name__)
 
 READ_BATCH = 2000
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    chunk: Chunk
-    score: float
-
-
-def encoder_for(model_name: str) -> embeddings.Encoder:
-    return embeddings.load_encoder(
-        model_name,
-        backend=settings.EMBEDDING_BACKEND,
-        device=settings.EMBEDDING_DEVICE,
-        batch_size=settings.EMBEDDING_BATCH_SIZE,
-        cache_dir=settings.DATA_DIR / "models",
-    )
-
-
-def load_default_encoder() -> embeddings.Encoder:
-    """Loads the configured model as a process starts, so that its first document or question does not wait."""
-    return encoder_for(default_embedding_model())
 
 
 def corpus_dir(corpus_id: int) -> Path:
@@ -165,13 +143,46 @@ def rebuild_corpus_index(corpus: Corpus) -> int:
     return count
 
 
-def search_corpus(corpus: Corpus, query: str, *, k: int = 8) -> list[SearchHit]:
-    """The k chunks of a corpus closest in meaning to the query, best first."""
-    query_vector = encoder_for(corpus.embedding_model).encode([query])
-    hits = store_for(corpus).search(query_vector, k)[0]
-    chunks = Chunk.objects.select_related("document").in_bulk([hit.id for hit in hits])
-    # An id whose chunk is gone (deleted since the index was written) is skipped.
-    return [SearchHit(chunk=chunks[hit.id], score=hit.score) for hit in hits if hit.id in chunks]
+def search(corpus: Corpus, question: str, query_vector: np.ndarray, candidates: int, *, use_keywords: bool):
+    """The corpus' nearest passages to query_vector and, if use_keywords, its best BM25 matches for the
+    question: two lists of Hits, best first. An index that is missing or cannot be read gives no hits and is
+    rebuilt in a worker (the database holds every vector and text), so questions meanwhile are answered from
+    the other index."""
+    return dense_hits(corpus, query_vector, candidates), (
+        keyword_hits(corpus, question, candidates) if use_keywords else []
+    )
+
+
+def dense_hits(corpus: Corpus, query_vector: np.ndarray, candidates: int) -> list[Hit]:
+    store = store_for(corpus)
+    try:
+        if store.exists():
+            return store.search(query_vector[None, :], candidates)[0]
+        if not Document.objects.filter(corpus=corpus).ready().exists():
+            return []  # nothing indexed yet
+        log.warning("the vector index of corpus %s is missing", corpus.pk)
+    except Exception:
+        log.exception("the vector index of corpus %s could not be searched", corpus.pk)
+    dispatch.rebuild(corpus.pk)
+    return []
+
+
+def keyword_hits(corpus: Corpus, question: str, candidates: int) -> list[Hit]:
+    try:
+        return keywords_for(corpus.pk).search(question, candidates)
+    except Exception:
+        log.exception("the keyword index of corpus %s could not be searched", corpus.pk)
+        dispatch.rebuild(corpus.pk)
+        return []
+
+
+def vector_of(chunk: Chunk, model: str) -> np.ndarray | None:
+    """The chunk's vector from `model`: a re-embedding that swapped in another model's vectors since the
+    corpus was read keeps the old ones in next_vector for a while."""
+    blob = chunk.vector
+    if chunk.document.embedding_model not in ("", model) and chunk.next_vector is not None:
+        blob = chunk.next_vector
+    return None if blob is None else np.frombuffer(bytes(blob), dtype=np.float32)
 
 
 def diagnose_corpus(corpus: Corpus) -> list[str]:

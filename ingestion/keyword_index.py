@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .index import Hit, LoadedOnChange
+from .vector_index import Hit, LoadedOnChange
 
 WORD = re.compile(r"\w+")
 WRITER_HEAP_BYTES = 50_000_000

@@ -1,0 +1,53 @@
+"""Ranking of retrieved chunk ids: merging per-corpus results and fusing dense with keyword ranks.
+
+Plain Python: ids, scores and vectors in, ids and scores out.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ingestion.vector_index import Hit
+
+# The k of reciprocal rank fusion (Cormack et al., 2009): it damps the weight of the very first ranks.
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Fused:
+    id: int
+    score: float  # the fused score; only its order means anything
+    dense_rank: int | None  # 1-based ranks in each list; None when that retriever did not find it
+    keyword_rank: int | None
+
+
+def merge_by_score(hit_lists: Iterable[list[Hit]]) -> list[Hit]:
+    """One list, best score first, from several (one per corpus); an id keeps its best score."""
+    best: dict[int, Hit] = {}
+    for hits in hit_lists:
+        for hit in hits:
+            if hit.id not in best or hit.score > best[hit.id].score:
+                best[hit.id] = hit
+    return sorted(best.values(), key=lambda hit: hit.score, reverse=True)
+
+
+def fuse(dense: list[Hit], keyword: list[Hit], *, rrf_k: int = RRF_K) -> list[Fused]:
+    """Reciprocal rank fusion of two rankings: each list adds 1 / (rrf_k + rank) to an id's score."""
+    dense_ranks = {hit.id: rank for rank, hit in enumerate(dense, start=1)}
+    keyword_ranks = {hit.id: rank for rank, hit in enumerate(keyword, start=1)}
+    fused = []
+    for chunk_id in dense_ranks.keys() | keyword_ranks.keys():
+        d, w = dense_ranks.get(chunk_id), keyword_ranks.get(chunk_id)
+        score = (1 / (rrf_k + d) if d else 0.0) + (1 / (rrf_k + w) if w else 0.0)
+        fused.append(Fused(id=chunk_id, score=score, dense_rank=d, keyword_rank=w))
+    # Ties (one id first in one list, another first in the other) go to the dense result.
+    fused.sort(key=lambda f: (-f.score, f.dense_rank or len(dense_ranks) + 1))
+    return fused
+
+
+def select(fused: list[Fused], similarity: dict[int, float], *, k: int, min_score: float) -> list[Fused]:
+    """The first k fused results whose similarity to the question reaches min_score.
+
+    The floor is applied to every result, whichever retriever found it, so a question about
+    nothing in the corpus gets no passages rather than the least bad ones.
+    """
+    return [f for f in fused if similarity.get(f.id, -1.0) >= min_score][:k]
