@@ -132,7 +132,9 @@ def test_a_question_over_an_empty_corpus_gets_a_message_not_an_error(corpus, fak
 
 
 def post_json(client, url_name: str, payload: dict):
-    return client.post(f"/ask/{url_name}/", data=json.dumps(payload), content_type="application/json")
+    """Asks as the ask page's script does: the API's routes, with the session."""
+    url = {"answer": "/api/v1/ask", "stream": "/api/v1/ask/stream"}[url_name]
+    return client.post(url, data=json.dumps(payload), content_type="application/json")
 
 
 def test_the_json_endpoint_returns_the_answer_with_citations(staff_client, field_notes, fake_llm):
@@ -147,11 +149,15 @@ def test_the_json_endpoint_returns_the_answer_with_citations(staff_client, field
     assert data["sources"][0]["page"] == 3
 
 
-@pytest.mark.parametrize("payload", [{}, {"question": ""}, {"question": "x", "corpora": ["no-such-corpus"]}])
-def test_the_json_endpoint_rejects_bad_input_with_a_400(staff_client, field_notes, payload):
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [({}, 422), ({"question": ""}, 422), ({"question": "x", "corpora": ["no-such-corpus"]}, 400)],
+)
+def test_the_json_endpoint_rejects_bad_input_in_words(staff_client, field_notes, payload, status):
+    # 422: not the API's schema at all; 400: the question cannot be asked (the form's checks).
     response = post_json(staff_client, "answer", payload)
-    assert response.status_code == 400
-    assert response.json()["error"]
+    assert response.status_code == status
+    assert response.json()["detail"]
 
 
 def test_the_json_endpoint_with_the_server_down_answers_200_with_passages(staff_client, field_notes, settings):
@@ -196,6 +202,9 @@ def test_the_stream_with_the_server_down_ends_with_the_message_and_passages(staf
 
 def test_asking_needs_a_logged_in_user(client, field_notes):
     response = post_json(client, "answer", {"question": QUESTION})
+    assert response.status_code == 401
+    assert "log in" in response.json()["detail"]
+    response = client.post(reverse("qa:ask"), {"question": QUESTION})  # the ask page's form
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
 
