@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import redis
 from django.conf import settings
@@ -27,6 +27,16 @@ class Check:
     detail: str
     ms: float
     essential: bool = True  # False: when it fails, the site is degraded, not down
+    shown: dict = field(default_factory=dict)  # what anyone may see besides ok and ms
+
+
+def answer_mode() -> str:
+    """How questions are answered as configured: "extracted" (no LLM), "local" (the LLM server the app
+    runs itself) or "server" (one it is pointed at)."""
+    backend = backends.backend()
+    if backend is None:
+        return "extracted"
+    return "local" if backend.name == "local" else "server"
 
 
 def timed(name: str, probe: Callable[[], str], *, essential: bool = True) -> Check:
@@ -79,7 +89,7 @@ def run_checks() -> tuple[str, list[Check]]:
         timed("database", check_database),
         timed("broker", check_broker),
         timed("index_dir", check_index_dir),
-        timed("llm", check_llm, essential=False),
+        replace(timed("llm", check_llm, essential=False), shown={"mode": answer_mode()}),
     ]
     if any(not c.ok and c.essential for c in checks):
         return "down", checks

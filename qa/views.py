@@ -97,7 +97,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     shows_detail = request.user.is_authenticated and request.user.is_staff
     body = {
         "status": status,
-        "checks": {c.name: {"ok": c.ok, "ms": c.ms} | ({"detail": c.detail} if shows_detail else {}) for c in checks},
+        "checks": {
+            c.name: {"ok": c.ok, "ms": c.ms} | c.shown | ({"detail": c.detail} if shows_detail else {}) for c in checks
+        },
     }
     return JsonResponse(body, status=503 if status == "down" else 200)
 

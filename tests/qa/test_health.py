@@ -20,7 +20,13 @@ def test_everything_up_is_ok(client, fake_llm):
 
 def test_without_an_llm_server_configured_answers_are_extracted_and_all_is_ok(client, settings):
     settings.LLM_URL = ""
-    assert client.get("/healthz").json()["status"] == "ok"
+    data = client.get("/healthz").json()
+    assert data["status"] == "ok"
+    assert data["checks"]["llm"]["mode"] == "extracted"  # for anyone to see, without the detail
+
+
+def test_with_an_llm_server_the_answer_mode_is_server(client, fake_llm):
+    assert client.get("/healthz").json()["checks"]["llm"]["mode"] == "server"
 
 
 def test_an_llm_server_that_is_down_makes_the_site_degraded_not_down(client, settings):
