@@ -56,7 +56,7 @@ def answer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cards = [
         {
             "source": source,
-            "state": verification([c for c in citations if c.source_id == source.pk]),
+            "state": verification([c for c in citations if c.source_id == source.pk], is_quote=answer.is_extracted),
             "segments": highlighted(
                 source.text,
                 # Only a verified citation has a sentence that supports it.
@@ -115,10 +115,13 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, "qa/history.html", {"page": page, "withheld_message": payloads.WITHHELD})
 
 
-def verification(citations: list) -> str:
-    """How far a source's citations hold: verified, partly verified, unverified, or "" if none cite it."""
+def verification(citations: list, *, is_quote: bool = False) -> str:
+    """How far a source's citations hold: verified, partly verified, unverified, or "" if none cite it.
+    An extracted answer's citation is "quoted": its sentence is copied from the passage, nothing to verify."""
     if not citations:
         return ""
+    if is_quote:
+        return "quoted"
     verified = sum(c.is_verified for c in citations)
     return "verified" if verified == len(citations) else "partly verified" if verified else "unverified"
 

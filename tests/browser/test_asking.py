@@ -175,4 +175,5 @@ def test_without_an_llm_server_the_answer_is_extracted_and_labelled_so(session, 
     expect(turn.locator(".mode")).to_have_text("Extracted from the passages, not generated")
     expect(turn.locator(".answer-text")).to_contain_text("Copper wiring conducts electricity well")
     expect(turn.locator(".answer-text a.ref").first).to_have_attribute("href", re.compile(r"#page=4$"))
+    expect(turn.locator(".source-card.is-cited .status")).to_have_text("quoted")  # copied, not verified
     session.screenshot("extracted")

@@ -120,6 +120,13 @@ def test_without_an_llm_the_answer_is_extracted_and_says_so(field_notes, setting
     assert answer.citations.exists()
 
 
+def test_an_extracted_answers_source_is_labelled_quoted_not_verified(staff_client, field_notes, settings):
+    settings.LLM_URL, settings.LLM_BACKEND = "", "extractive"
+    html = staff_client.get(ask(field_notes).get_absolute_url()).content.decode()
+    assert '<span class="status status-ready">quoted</span>' in html
+    assert ">verified<" not in html
+
+
 def test_a_question_over_nothing_relevant_gets_no_passages_and_a_message(field_notes, fake_llm):
     answer = ask(field_notes, "Quarterly tax filing deadlines for corporations")
     assert answer.status == "no_passages"
