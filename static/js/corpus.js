@@ -83,13 +83,28 @@
     return (await response.json()).rows[id];
   }
 
-  function showRow(html) {
-    if (!html) return;
-    tbody.insertAdjacentHTML("afterbegin", html);
+  // The upload's own answer says what the document is and the state it was accepted in: shown at
+  // once, it is the row until the page's rendering arrives (by then a worker has often started).
+  function showAccepted(accepted) {
+    const row = document.createElement("tr");
+    row.dataset.documentId = String(accepted.id);
+    row.dataset.status = accepted.status;
+    const name = document.createElement("td");
+    const link = document.createElement("a");
+    link.href = accepted.page_url;
+    link.textContent = accepted.title || accepted.original_name;
+    name.append(link);
+    const state = document.createElement("td");
+    const label = document.createElement("span");
+    label.className = `status status-${accepted.status}`;
+    label.textContent = accepted.status[0].toUpperCase() + accepted.status.slice(1);
+    state.append(label);
+    row.append(name, state, document.createElement("td"), document.createElement("td"));
+    tbody.prepend(row);
     table.hidden = false;
     const empty = document.getElementById("no-documents");
     if (empty) empty.remove();
-    watch();
+    return row;
   }
 
   function flashRow(id) {
@@ -198,7 +213,12 @@
           view.bar.value = 100;
           if (result.outcome === "uploaded") {
             finish(view, "uploaded", "Uploaded; processing below.");
-            try { showRow(await rowOf(result.document.id)); } catch (error) { watch(); }
+            const accepted = showAccepted(result.document);
+            try {
+              const html = await rowOf(result.document.id);
+              if (html) replaceRow(accepted, html);
+            } catch (error) { /* the next poll brings the row */ }
+            watch();
           } else if (result.outcome === "duplicate") {
             finish(view, "duplicate", `${file.name} is already in this corpus as “${result.document.title}”; not added again.`);
             flashRow(result.document.id);

@@ -56,9 +56,7 @@ def test_a_dropped_pdf_shows_its_upload_progress_then_its_processing_until_ready
     moved = [value for value in seen["upload"] if 0 < value < 100]
     assert moved, f"the upload bar went straight to its end: {seen['upload']}"
     assert seen["upload"][-1] == 100
-    # The page asks for the new row once the API has answered; the idle worker has often started by then.
-    assert seen["rows"][0].split(":")[0] in ("queued", "parsing", "embedding"), seen["rows"]
-    assert len(seen["rows"]) >= 2, f"the row never showed the document being processed: {seen['rows']}"
+    assert seen["rows"][0].startswith("queued"), seen["rows"]
     assert seen["rows"][-1] == "ready", seen["rows"]
     assert Document.objects.get().status == Document.Status.READY
 
