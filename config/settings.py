@@ -253,18 +253,28 @@ RETRIEVAL_MIN_SCORE = env_float("RETRIEVAL_MIN_SCORE", 0.2)
 # The address of this site as users reach it; links in prompts and command output use it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
-# The answer service. No LLM_URL: answers are extracted from the passages, not generated.
+# The answer service. No LLM_URL: answers are extracted from the passages, not generated, unless
+# `make run` starts a local model (LLM_BACKEND=local, qa/local_llm.py).
 LLM_URL = env_str("LLM_URL", "")
-LLM_BACKEND = env_str("LLM_BACKEND", "") or ("tgi" if LLM_URL else "extractive")  # tgi | openai | extractive
-if LLM_BACKEND not in ("tgi", "openai", "extractive"):
-    raise ImproperlyConfigured(f"LLM_BACKEND must be tgi, openai or extractive, not {LLM_BACKEND!r}.")
+LLM_BACKEND = env_str("LLM_BACKEND", "") or ("tgi" if LLM_URL else "extractive")  # tgi|openai|local|extractive
+if LLM_BACKEND not in ("tgi", "openai", "local", "extractive"):
+    raise ImproperlyConfigured(f"LLM_BACKEND must be tgi, openai, local or extractive, not {LLM_BACKEND!r}.")
+# The local model (LLM_BACKEND=local): a .gguf file, or a hub repository and file ("owner/repo/file.gguf")
+# fetched once into DATA_DIR/models; llama.cpp's server runs it on this port with this context size.
+LOCAL_LLM_MODEL = env_str("LOCAL_LLM_MODEL", "")
+LOCAL_LLM_PORT = env_int("LOCAL_LLM_PORT", 8088)
+LOCAL_LLM_CONTEXT = env_int("LOCAL_LLM_CONTEXT", 8192)
+if LLM_BACKEND == "local" and not LLM_URL:
+    LLM_URL = f"http://127.0.0.1:{LOCAL_LLM_PORT}"
 LLM_MODEL = env_str("LLM_MODEL", "")  # the model name an OpenAI-compatible server expects
 LLM_API_KEY = env_str("LLM_API_KEY", "")
 LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.1)
 LLM_MAX_NEW_TOKENS = env_int("LLM_MAX_NEW_TOKENS", 512)
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60)  # seconds to connect, and between two streamed tokens
 # The prompt budget when the server does not report its own (TGI's /info does).
-LLM_MAX_INPUT_TOKENS = env_int("LLM_MAX_INPUT_TOKENS", 7680)
+LLM_MAX_INPUT_TOKENS = env_int(
+    "LLM_MAX_INPUT_TOKENS", LOCAL_LLM_CONTEXT - LLM_MAX_NEW_TOKENS if LLM_BACKEND == "local" else 7680
+)
 # A citation is "verified" when the cited passage supports its sentence at least this much; see the README.
 CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.65)
 # Questions one user may ask in a minute (each holds a worker of the LLM server); 0: no limit.

@@ -20,13 +20,3 @@ accesslog = "-"
 errorlog = "-"
 # Behind the TLS proxy: X-Forwarded-* from it are trusted.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
-
-
-def post_worker_init(worker):
-    # Otherwise the first questions after a start all load the model at once, and wait seconds for it.
-    from ingestion import embeddings, encoders
-
-    try:
-        encoders.load_default_encoder()
-    except embeddings.EncoderUnavailable as exc:
-        worker.log.warning("%s; it is loaded again on the first question", exc)

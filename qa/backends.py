@@ -25,6 +25,15 @@ def configured_backend(
     )
 
 
+def answer_mode() -> str:
+    """How questions are answered as configured: "extracted" (no LLM), "local" (the LLM server the app
+    runs itself) or "server" (one it is pointed at)."""
+    chosen = backend()
+    if chosen is None:
+        return "extracted"
+    return "local" if chosen.name == "local" else "server"
+
+
 def backend() -> llm.Backend | None:
     """The LLM backend the settings choose (kept between requests), or None for extractive answers."""
     return configured_backend(

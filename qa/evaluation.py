@@ -1,18 +1,22 @@
-"""Retrieval evaluation: question files, what counts as a hit, and the metrics.
+"""Retrieval and answer evaluation: question files, what counts as a hit, and the metrics.
 
 Plain Python. A question has gold answer strings and a gold document (and page); a retrieved
-passage is a hit when it comes from that document (and page) and contains a gold answer.
+passage is a hit when it comes from that document (and page) and contains a gold answer. An answer
+(extracted or generated) is scored by whether it contains a gold answer, and a generated one also by
+SQuAD's token F1.
 """
 
 import json
 import re
 import string
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ARTICLES = re.compile(r"\b(a|an|the)\b")
+CITATION_MARKS = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,19 @@ def contains_answer(text: str, answers: list[str]) -> bool:
     return any(f" {normalize(a)} " in haystack for a in answers if normalize(a))
 
 
+def token_f1(text: str, answers: list[str]) -> float:
+    """SQuAD's token F1 of an answer against the best-matching gold answer; citation marks do not count."""
+    predicted = normalize(CITATION_MARKS.sub(" ", text)).split()
+    best = 0.0
+    for answer in answers:
+        gold = normalize(answer).split()
+        common = sum((Counter(predicted) & Counter(gold)).values())
+        if common:
+            precision, recall = common / len(predicted), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
 @dataclass(frozen=True)
 class Retrieved:
     doc: str
@@ -119,6 +136,10 @@ class Scores:
     extractive_hits: int = 0
     extractive_count: int = 0
     budget: int = 0
+    generated_count: int = 0
+    generated_hits: int = 0
+    generated_f1: float = 0.0
+    generated_failures: int = 0  # the LLM server failed: counted as empty answers
 
     def add(self, rank: int | None, *, in_budget: bool, extractive: bool | None) -> None:
         self.count += 1
@@ -127,6 +148,13 @@ class Scores:
         if extractive is not None:
             self.extractive_count += 1
             self.extractive_hits += extractive
+
+    def add_generated(self, text: str | None, answers: list[str]) -> None:
+        """A generated answer, or None when the server failed to give one."""
+        self.generated_count += 1
+        self.generated_failures += text is None
+        self.generated_hits += contains_answer(text or "", answers)
+        self.generated_f1 += token_f1(text or "", answers)
 
     def recall_at(self, k: int) -> float:
         return sum(1 for r in self.ranks if r is not None and r <= k) / max(self.count, 1)
@@ -143,6 +171,10 @@ class Scores:
         }
         if self.extractive_count:
             result["extractive_contains_answer"] = round(self.extractive_hits / self.extractive_count, 4)
+        if self.generated_count:
+            result["generated_contains_answer"] = round(self.generated_hits / self.generated_count, 4)
+            result["generated_token_f1"] = round(self.generated_f1 / self.generated_count, 4)
+            result["generated_failures"] = self.generated_failures
         return result
 
 

@@ -30,15 +30,6 @@ class Check:
     shown: dict = field(default_factory=dict)  # what anyone may see besides ok and ms
 
 
-def answer_mode() -> str:
-    """How questions are answered as configured: "extracted" (no LLM), "local" (the LLM server the app
-    runs itself) or "server" (one it is pointed at)."""
-    backend = backends.backend()
-    if backend is None:
-        return "extracted"
-    return "local" if backend.name == "local" else "server"
-
-
 def timed(name: str, probe: Callable[[], str], *, essential: bool = True) -> Check:
     started = time.perf_counter()
     try:
@@ -89,7 +80,7 @@ def run_checks() -> tuple[str, list[Check]]:
         timed("database", check_database),
         timed("broker", check_broker),
         timed("index_dir", check_index_dir),
-        replace(timed("llm", check_llm, essential=False), shown={"mode": answer_mode()}),
+        replace(timed("llm", check_llm, essential=False), shown={"mode": backends.answer_mode()}),
     ]
     if any(not c.ok and c.essential for c in checks):
         return "down", checks

@@ -153,6 +153,18 @@ class Backend:
             raise result
         return result
 
+    def get_json(self, method: str, path: str, body: dict | None = None) -> object:
+        try:
+            response = self.http_client.request(method, self.url + path, json=body)
+            response.raise_for_status()
+            return response.json()
+        except httpx2.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise classify(exc) from exc
+        except Exception as exc:
+            raise classify(exc) from exc
+
     def fetch_limits(self) -> Limits:
         return Limits(max_input_tokens=self.default_max_input_tokens, max_total_tokens=None, model_id=self.model)
 
@@ -164,8 +176,10 @@ class Backend:
             budget = min(budget, limits.max_total_tokens - self.max_new_tokens)
         return max(budget, 0)
 
-    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
-        """Character spans of text's tokens by the server's own tokenizer; None when it has none."""
+    def count_tokens(self, texts: list[str]) -> list[int] | None:
+        """How many tokens each of texts (consecutive parts of one prompt) has by the server's own tokenizer;
+        None when it has none or cannot be asked (counting is an optimisation: the estimate still keeps the
+        prompt in budget)."""
         return None
 
     def model_id(self) -> str:
@@ -208,18 +222,6 @@ class TGIBackend(Backend):
 
     name = "tgi"
 
-    def get_json(self, method: str, path: str, body: dict | None = None) -> object:
-        try:
-            response = self.http_client.request(method, self.url + path, json=body)
-            response.raise_for_status()
-            return response.json()
-        except httpx2.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
-                return None
-            raise classify(exc) from exc
-        except Exception as exc:
-            raise classify(exc) from exc
-
     def fetch_limits(self) -> Limits:
         info = self.get_json("GET", "/info") or {}
         max_input = info.get("max_input_tokens") or info.get("max_input_length") or self.default_max_input_tokens
@@ -229,14 +231,15 @@ class TGIBackend(Backend):
             model_id=str(info.get("model_id") or self.model),
         )
 
-    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
+    def count_tokens(self, texts: list[str]) -> list[int] | None:
+        # One request: the whole prompt is tokenized, and each token counts for the part it starts in.
         try:
-            tokens = self.get_json("POST", "/tokenize", {"inputs": text})
+            tokens = self.get_json("POST", "/tokenize", {"inputs": "".join(texts)})
         except LLMError:
-            return None  # counting is an optimisation; the estimate still keeps the prompt in budget
+            return None
         if not isinstance(tokens, list):
             return None
-        return [(int(t["start"]), int(t["stop"])) for t in tokens]
+        return tokens_per_part(texts, sorted(int(token["start"]) for token in tokens))
 
     def open_stream(self, system: str, user: str) -> Iterator[Piece]:
         with self.client(self.url) as client:
@@ -253,6 +256,19 @@ class TGIBackend(Backend):
                 finish_reason = event.details.finish_reason if event.details else ""
                 if text or finish_reason:
                     yield make_piece(text, finish_reason)
+
+
+def tokens_per_part(texts: list[str], starts: list[int]) -> list[int]:
+    """How many of the tokens starting at the sorted character positions starts fall in each of texts,
+    laid end to end."""
+    counts = [0] * len(texts)
+    part, end = 0, len(texts[0]) if texts else 0
+    for start in starts:
+        while part < len(texts) - 1 and start >= end:
+            part += 1
+            end += len(texts[part])
+        counts[part] += 1
+    return counts
 
 
 class OpenAIBackend(Backend):
@@ -286,4 +302,31 @@ class OpenAIBackend(Backend):
                     yield make_piece(text, choice.finish_reason)
 
 
-BACKENDS = {"tgi": TGIBackend, "openai": OpenAIBackend}
+class LocalBackend(OpenAIBackend):
+    """llama.cpp's server as the app runs it (qa/local_llm.py): OpenAI's chat API, with its own tokenizer
+    for counting, and the context size the app gave it as the limit."""
+
+    name = "local"
+
+    def fetch_limits(self) -> Limits:
+        listing = self.get_json("GET", "/v1/models") or {}
+        models = listing.get("data") if isinstance(listing, dict) else None
+        model_id = str(models[0].get("id", "")) if models and isinstance(models[0], dict) else ""
+        return Limits(
+            max_input_tokens=self.default_max_input_tokens,
+            max_total_tokens=None,
+            model_id=model_id.rsplit("/", 1)[-1] or self.model,  # the server names its model by its file path
+        )
+
+    def count_tokens(self, texts: list[str]) -> list[int] | None:
+        # The server tokenizes a text as a whole prompt, adding the model's begin-of-text token when it has
+        # one: what an empty text counts is that, and is taken off each part. Loopback requests take a
+        # millisecond each.
+        try:
+            empty, *counts = (self.get_json("POST", "/extras/tokenize/count", {"input": t}) for t in ["", *texts])
+            return [int(count["count"]) - int(empty["count"]) for count in counts]
+        except (LLMError, KeyError, TypeError, ValueError):
+            return None
+
+
+BACKENDS = {"tgi": TGIBackend, "openai": OpenAIBackend, "local": LocalBackend}

@@ -88,26 +88,26 @@ def render_llama3(system: str, user: str) -> str:
     )
 
 
-TokenOffsets = Callable[[str], list[tuple[int, int]] | None]
+TokenCounter = Callable[[list[str]], list[int] | None]
 
 
-def pack(blocks: list[Block], question: str, *, budget: int, token_offsets: TokenOffsets | None = None) -> Prompt:
+def pack(blocks: list[Block], question: str, *, budget: int, count_tokens: TokenCounter | None = None) -> Prompt:
     """The prompt with as many of the best blocks as fit in budget tokens.
 
-    token_offsets(text) returns the (start, stop) character span of each token of text as
-    the server's tokenizer sees it, or None when it cannot say; then tokens are estimated.
-    Blocks are counted from one tokenization of the whole prompt, so it costs one request.
+    count_tokens(texts) returns how many tokens each of texts (the parts of one prompt, in order) has by
+    the server's own tokenizer, or None when it cannot say; then tokens are estimated.
     """
     system = SYSTEM_PROMPT
-    user = render_user_message(blocks, question)
-    offsets = token_offsets(system + "\n" + user) if token_offsets and blocks else None
-    fixed_text = system + "\n" + render_instruction(question)
-    if offsets is None:
-        block_tokens = [estimate_tokens(render_block(b) + "\n") for b in blocks]
-        fixed = estimate_tokens(fixed_text) + TEMPLATE_TOKENS
+    instruction = render_instruction(question)
+    parts = [system + "\n", *(render_block(b) + "\n" for b in blocks), instruction]
+    counts = count_tokens(parts) if count_tokens and blocks else None
+    if counts is None or len(counts) != len(parts):
+        counts = None
+        block_tokens = [estimate_tokens(part) for part in parts[1:-1]]
+        fixed = estimate_tokens(system + "\n" + instruction) + TEMPLATE_TOKENS
     else:
-        block_tokens = count_per_block(system + "\n", blocks, offsets)
-        fixed = len(offsets) - sum(block_tokens) + TEMPLATE_TOKENS
+        block_tokens = counts[1:-1]
+        fixed = counts[0] + counts[-1] + TEMPLATE_TOKENS
     kept: list[Block] = []
     total = fixed
     for block, tokens in zip(blocks, block_tokens, strict=True):
@@ -121,25 +121,5 @@ def pack(blocks: list[Block], question: str, *, budget: int, token_offsets: Toke
         blocks=kept,
         dropped=len(blocks) - len(kept),
         tokens=total,
-        is_counted=offsets is not None,
+        is_counted=counts is not None,
     )
-
-
-def count_per_block(prefix: str, blocks: list[Block], offsets: list[tuple[int, int]]) -> list[int]:
-    """Tokens that start inside each block's span of the prompt prefix + blocks + instruction."""
-    spans = []
-    position = len(prefix)
-    for block in blocks:
-        text = render_block(block) + "\n"
-        spans.append((position, position + len(text)))
-        position += len(text)
-    counts = [0] * len(blocks)
-    index = 0
-    for start, _ in sorted(offsets):
-        while index < len(spans) and start >= spans[index][1]:
-            index += 1
-        if index == len(spans):
-            break
-        if start >= spans[index][0]:
-            counts[index] += 1
-    return counts

@@ -214,7 +214,7 @@ def generated(
 def packed_prompt(chosen: llm.Backend, blocks: list[prompting.Block], question: str):
     """The prompt with as many passages as fit the server's budget, or None and why none can be sent."""
     try:
-        prompt = prompting.pack(blocks, question, budget=chosen.prompt_budget(), token_offsets=chosen.token_offsets)
+        prompt = prompting.pack(blocks, question, budget=chosen.prompt_budget(), count_tokens=chosen.count_tokens)
     except llm.LLMError as exc:
         return None, exc.message + NOT_ANSWERED
     if not prompt.blocks:

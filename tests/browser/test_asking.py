@@ -2,6 +2,7 @@
 feedback and history, and the page at phone width from the keyboard."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -171,9 +172,39 @@ def test_at_phone_width_a_question_can_be_asked_from_the_keyboard(phone, field_n
 def test_without_an_llm_server_the_answer_is_extracted_and_labelled_so(session, field_notes, settings):
     settings.LLM_URL = ""
     settings.LLM_BACKEND = "extractive"
+    session.open("/ask/")
+    expect(session.page.locator("#extracting-banner")).to_contain_text("LOCAL_LLM_MODEL")
     turn = answered(session, "Why does copper wiring conduct electricity well?")
     expect(turn.locator(".mode")).to_have_text("Extracted from the passages, not generated")
     expect(turn.locator(".answer-text")).to_contain_text("Copper wiring conducts electricity well")
     expect(turn.locator(".answer-text a.ref").first).to_have_attribute("href", re.compile(r"#page=4$"))
     expect(turn.locator(".source-card.is-cited .status")).to_have_text("quoted")  # copied, not verified
     session.screenshot("extracted")
+
+
+def test_a_local_models_answer_streams_in_and_stop_cancels_it_on_the_server(session, field_notes,
+                                                                           own_local_llm_server, settings):  # fmt: skip
+    settings.LLM_MAX_NEW_TOKENS = 2000
+    page = session.page
+    session.open("/ask/")
+    expect(page.locator("#extracting-banner")).to_have_count(0)
+    ask(session, "Write a long essay on how the Arctic tern migrates, with a paragraph on each leg of its migration.")
+    turn = page.locator(".turn").first
+    page.wait_for_function(
+        """() => { const turn = document.querySelector('.turn');
+                   return turn.dataset.state === 'streaming'
+                       && turn.querySelector('.answer-text').textContent.length > 0; }"""
+    )
+    page.click("#stop-button")  # at once: a small model's answer takes a few seconds
+    expect(turn).to_have_attribute("data-state", "done")
+    expect(turn.locator(".mode")).to_contain_text("Generated")
+    assert turn.locator(".answer-text").text_content()
+    session.screenshot("local-model-stopped")
+    expect(turn.locator(".message")).to_contain_text("You stopped this answer")
+    deadline = time.monotonic() + 20
+    while "disconnected" not in own_local_llm_server.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "the server went on generating after Stop"
+        time.sleep(0.2)
+    while Answer.objects.get().status != Answer.Status.INCOMPLETE:
+        assert time.monotonic() < deadline, Answer.objects.get().status
+        time.sleep(0.2)

@@ -121,8 +121,8 @@ def test_limits_from_a_dead_server_raise_an_llm_error():
 
 
 def test_a_server_without_a_tokenizer_leaves_counting_to_the_estimate(llm):
-    assert openai(llm.url).token_offsets("some text") is None
-    assert tgi(refused_url()).token_offsets("some text") is None
+    assert openai(llm.url).count_tokens(["some text"]) is None
+    assert tgi(refused_url()).count_tokens(["some text"]) is None
 
 
 def test_a_dead_server_is_not_asked_again_by_every_question_for_a_few_seconds():

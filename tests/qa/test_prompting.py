@@ -78,10 +78,10 @@ def test_the_lowest_ranked_blocks_are_dropped_first_when_over_budget():
 
 def test_the_servers_tokenizer_counts_the_prompt_in_one_request(fake_llm):
     backend = TGIBackend(fake_llm.url, timeout=2, temperature=0.1, max_new_tokens=100, max_input_tokens=1000)
-    packed = prompting.pack(BLOCKS, "How much was revenue?", budget=10_000, token_offsets=backend.token_offsets)
+    packed = prompting.pack(BLOCKS, "How much was revenue?", budget=10_000, count_tokens=backend.count_tokens)
     assert packed.is_counted
     assert [path for path, _ in fake_llm.requests] == ["/tokenize"]
-    counted = len(backend.token_offsets(packed.system + "\n" + packed.user))
+    (counted,) = backend.count_tokens([packed.system + "\n" + packed.user])
     assert abs(packed.tokens - prompting.TEMPLATE_TOKENS - counted) <= 2
 
 

@@ -4,6 +4,8 @@ import io
 
 from ingestion import services
 from ingestion.tasks import ingest
+from qa import services as qa_services
+from qa import warmup
 from qa.retrieval import retrieve
 
 
@@ -54,3 +56,9 @@ def test_a_deleted_document_is_never_retrieved_even_if_its_index_entries_stay(co
     found = retrieve("Why does sourdough bread rise?", [corpus], min_score=0)
     assert [p.chunk.document_id for p in found.passages] == [keep.pk]
     assert set(chunk_ids).isdisjoint(p.chunk.pk for p in found.passages)
+
+
+def test_warming_up_loads_the_embedding_model_and_searches_each_corpus_with_documents(field_notes):
+    qa_services.cached_encoder.cache_clear()
+    assert warmup.warm_up() > 0
+    assert qa_services.cached_encoder.cache_info().currsize == 1

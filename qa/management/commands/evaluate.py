@@ -1,4 +1,5 @@
-"""manage.py evaluate: measures retrieval (and extracted answers) on a question file."""
+"""manage.py evaluate: measures retrieval, extracted answers and (with --generate) generated ones on a question
+file."""
 
 import io
 import json
@@ -11,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ingestion import services as ingestion_services
 from ingestion.models import Corpus, Document
 from ingestion.tasks import ingest
-from qa import evaluation, extractive, prompting
+from qa import backends, evaluation, extractive, llm, prompting
 from qa.retrieval import retrieve
 from qa.services import make_blocks, sentence_embedder
 
@@ -21,7 +22,8 @@ PACKING_DEPTH = 50  # passages offered to the prompt packer for recall within a 
 class Command(BaseCommand):
     help = (
         "Measures retrieval on a question file (SQuAD v1.1 JSON, or JSONL of question/answers/doc/page): "
-        "recall@1/5/10, MRR, recall within a prompt budget and, for extracted answers, how often they hold the answer."
+        "recall@1/5/10, MRR, recall within a prompt budget and, for extracted answers, how often they hold the answer; "
+        "with --generate, the configured LLM's answers too (how often they hold the answer, and token F1)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--ingest", action="store_true", help="first ingest the file's paragraphs (SQuAD)")
         parser.add_argument("--no-keywords", action="store_true", help="dense retrieval only, no BM25 fusion")
         parser.add_argument("--no-extractive", action="store_true", help="skip scoring extracted answers")
+        parser.add_argument("--generate", action="store_true", help="also generate answers with the configured LLM")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
@@ -49,6 +52,8 @@ class Command(BaseCommand):
         questions = list(evaluation.sample(question_set.questions, options["limit"]))
         if not questions:
             raise CommandError("The file has no answerable questions.")
+        if options["generate"] and backends.backend() is None:
+            raise CommandError("--generate needs an LLM: set LLM_URL, or LLM_BACKEND=local with its server running.")
         started = time.perf_counter()
         scores = self.evaluate(corpus, questions, options)
         summary = scores.summary() | {
@@ -81,6 +86,8 @@ class Command(BaseCommand):
                 text, _ = extractive.extract_answer(question.text, [(b.source, b.text) for b in top], embed)
                 extracted = evaluation.contains_answer(text, question.answers)
             scores.add(rank, in_budget=in_budget, extractive=extracted)
+            if options["generate"]:
+                scores.add_generated(generated_answer(blocks, question.text), question.answers)
         return scores
 
     def ingest(self, corpus: Corpus, paragraphs: list[evaluation.Paragraph]) -> None:
@@ -99,3 +106,14 @@ class Command(BaseCommand):
         failed = corpus.documents.filter(status=Document.Status.FAILED).count()
         if failed:
             self.stderr.write(f"{failed} paragraphs failed to ingest.")
+
+
+def generated_answer(blocks: list[prompting.Block], question: str) -> str | None:
+    """The configured LLM's answer from the passages that fit its budget, as the app would ask it; None when
+    the server failed."""
+    chosen = backends.backend()
+    try:
+        prompt = prompting.pack(blocks, question, budget=chosen.prompt_budget(), count_tokens=chosen.count_tokens)
+        return "".join(piece.text for piece in chosen.stream(prompt.system, prompt.user))
+    except llm.LLMError:
+        return None
