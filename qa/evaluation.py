@@ -6,6 +6,7 @@ passage is a hit when it comes from that document (and page) and contains a gold
 SQuAD's token F1.
 """
 
+import hashlib
 import json
 import re
 import string
@@ -45,23 +46,25 @@ def squad_name(title: str, number: int) -> str:
 
 
 def load_questions(path: Path) -> QuestionSet:
-    """SQuAD v1.1 JSON (with its paragraphs as documents) or JSONL of {question, answers, doc, page}."""
+    """SQuAD v1.1 JSON (with its paragraphs as documents), HotpotQA in the Hugging Face layout (JSONL, with
+    each question's ten paragraphs as documents) or JSONL of {question, answers, doc, page}."""
     text = Path(path).read_text(encoding="utf-8")
     if text.lstrip().startswith("{") and '"data"' in text[:2000]:
         return load_squad(json.loads(text))
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if rows and "supporting_facts" in rows[0] and "context" in rows[0]:
+        return load_hotpotqa(rows)
     questions = []
-    for line in text.splitlines():
-        if line.strip():
-            row = json.loads(line)
-            answers = row["answers"]
-            questions.append(
-                Question(
-                    text=row["question"],
-                    answers=[answers] if isinstance(answers, str) else list(answers),
-                    doc=str(row["doc"]),
-                    page=row.get("page"),
-                )
+    for row in rows:
+        answers = row["answers"]
+        questions.append(
+            Question(
+                text=row["question"],
+                answers=[answers] if isinstance(answers, str) else list(answers),
+                doc=str(row["doc"]),
+                page=row.get("page"),
             )
+        )
     return QuestionSet(questions=questions)
 
 
@@ -77,6 +80,30 @@ def load_squad(data: dict) -> QuestionSet:
                 if answers:
                     questions.append(Question(text=qa["question"], answers=answers, doc=name))
     return QuestionSet(questions=questions, paragraphs=paragraphs)
+
+
+def hotpot_name(title: str) -> str:
+    """A document name for a Wikipedia title: readable, and unique (titles differ only in punctuation)."""
+    readable = re.sub(r"[^\w.-]+", "_", title).strip("_")[:80]
+    return f"{readable}-{hashlib.sha1(title.encode()).hexdigest()[:6]}.txt"
+
+
+def load_hotpotqa(rows: list[dict]) -> QuestionSet:
+    """Each title's paragraph is a document (shared by every question that has it). A question's gold
+    document is the supporting paragraph that holds its answer (the second hop), else its first one."""
+    paragraphs: dict[str, Paragraph] = {}
+    questions = []
+    for row in rows:
+        texts = {}
+        for title, sentences in zip(row["context"]["title"], row["context"]["sentences"], strict=True):
+            texts[title] = "".join(sentences).strip()
+            paragraphs.setdefault(title, Paragraph(name=hotpot_name(title), title=title, text=texts[title]))
+        supporting = [title for title in dict.fromkeys(row["supporting_facts"]["title"]) if title in texts]
+        answer = row["answer"]
+        holding = [title for title in supporting if contains_answer(texts[title], [answer])]
+        gold = (holding or supporting or [row["context"]["title"][0]])[0]
+        questions.append(Question(text=row["question"], answers=[answer], doc=hotpot_name(gold)))
+    return QuestionSet(questions=questions, paragraphs=list(paragraphs.values()))
 
 
 def normalize(text: str) -> str:

@@ -83,3 +83,39 @@ def test_evaluate_ingests_squad_paragraphs_and_finds_their_answers(db, tmp_path,
     result = json.loads(capsys.readouterr().out)
     assert result["questions"] == sum(len(p["qas"]) for p in data["data"][0]["paragraphs"])
     assert result["recall@10"] >= 0.9
+
+
+HOTPOTQA = SHARED / "eval" / "hotpotqa" / "hotpotqa_dev_distractor_500_factoid_hfformat.jsonl"
+
+
+def test_a_hotpotqa_questions_gold_document_is_the_supporting_paragraph_that_holds_its_answer(tmp_path):
+    row = {
+        "question": "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?",
+        "answer": "Chief of Protocol",
+        "supporting_facts": {"title": ["Kiss and Tell (1945 film)", "Shirley Temple"], "sent_id": [0, 1]},
+        "context": {
+            "title": ["Kiss and Tell (1945 film)", "Shirley Temple", "Janet Waldo"],
+            "sentences": [
+                ["Kiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer."],
+                ["Shirley Temple Black was an American actress.", " She served as Chief of Protocol."],
+                ["Janet Marie Waldo was an American radio actress."],
+            ],
+        },
+    }
+    path = tmp_path / "hotpot.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    loaded = evaluation.load_questions(path)
+    assert [p.title for p in loaded.paragraphs] == ["Kiss and Tell (1945 film)", "Shirley Temple", "Janet Waldo"]
+    assert loaded.questions[0].doc == evaluation.hotpot_name("Shirley Temple") == loaded.paragraphs[1].name
+    assert loaded.paragraphs[1].text == "Shirley Temple Black was an American actress. She served as Chief of Protocol."
+    assert len(loaded.questions) == 2
+
+
+@pytest.mark.skipif(not HOTPOTQA.exists(), reason="../shared/eval/hotpotqa is not here")
+def test_evaluate_ingests_hotpotqa_paragraphs_and_finds_their_answers(db, tmp_path, capsys):
+    path = tmp_path / "hotpot-small.jsonl"
+    path.write_text("\n".join(HOTPOTQA.read_text().splitlines()[:3]))
+    call_command("evaluate", corpus="hotpot-small", questions=str(path), ingest=True, json=True)
+    result = json.loads(capsys.readouterr().out)
+    assert result["questions"] == 3
+    assert result["recall@10"] >= 2 / 3

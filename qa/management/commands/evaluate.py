@@ -21,8 +21,9 @@ PACKING_DEPTH = 50  # passages offered to the prompt packer for recall within a 
 
 class Command(BaseCommand):
     help = (
-        "Measures retrieval on a question file (SQuAD v1.1 JSON, or JSONL of question/answers/doc/page): "
-        "recall@1/5/10, MRR, recall within a prompt budget and, for extracted answers, how often they hold the answer; "
+        "Measures retrieval on a question file (SQuAD v1.1 JSON, HotpotQA JSONL, or JSONL of "
+        "question/answers/doc/page): recall@1/5/10, MRR, recall within a prompt budget and, for extracted "
+        "answers, how often they hold the answer; "
         "with --generate, the configured LLM's answers too (how often they hold the answer, and token F1)."
     )
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--k", type=int, default=10, help="passages retrieved per question for recall@k")
         parser.add_argument("--budget", type=int, default=4000, help="prompt budget in tokens (default 4,000)")
         parser.add_argument("--limit", type=int, default=0, help="evaluate this many questions, spread over the file")
-        parser.add_argument("--ingest", action="store_true", help="first ingest the file's paragraphs (SQuAD)")
+        parser.add_argument("--ingest", action="store_true", help="first ingest the file's paragraphs")
         parser.add_argument("--no-keywords", action="store_true", help="dense retrieval only, no BM25 fusion")
         parser.add_argument("--no-extractive", action="store_true", help="skip scoring extracted answers")
         parser.add_argument("--generate", action="store_true", help="also generate answers with the configured LLM")
