@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ARTICLES = re.compile(r"\b(a|an|the)\b")
+NOT_IN_NAMES = re.compile(r"[^\w.-]+")
 CITATION_MARKS = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
 
@@ -84,7 +85,7 @@ def load_squad(data: dict) -> QuestionSet:
 
 def hotpot_name(title: str) -> str:
     """A document name for a Wikipedia title: readable, and unique (titles differ only in punctuation)."""
-    readable = re.sub(r"[^\w.-]+", "_", title).strip("_")[:80]
+    readable = NOT_IN_NAMES.sub("_", title).strip("_")[:80]
     return f"{readable}-{hashlib.sha1(title.encode()).hexdigest()[:6]}.txt"
 
 

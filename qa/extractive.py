@@ -8,11 +8,13 @@ repeated across passages, captions, contents lines, markup and a sentence that o
 question are left out.
 """
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
 
 import numpy as np
+import snowballstemmer
 
 from .citations import STOPWORDS, WORD, Embed, sentence_spans
 from .text_lines import prose_segments
@@ -146,14 +148,24 @@ def repeated_short_sentences(found: list[Candidate]) -> set[str]:
 
 
 def words_of(text: str) -> set[str]:
-    """Content words, lower case, without a plural's s, with number words and ordinals as digits ("fourth
-    page" is "4 page"); underscores (Markdown's _emphasis_) are not part of words."""
-    found = set()
-    for word in (m.lower() for m in LETTERS_OR_DIGITS.findall(text)):
-        if word not in STOPWORDS:
-            word = ORDINALS.get(word, word)
-            found.add(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
-    return found
+    """Content words, lower case and stemmed ("played" is "play"), with number words and ordinals as digits
+    ("fourth page" is "4 page"); underscores (Markdown's _emphasis_) are not part of words."""
+    return {
+        stem(ORDINALS.get(word, word))
+        for word in (m.lower() for m in LETTERS_OR_DIGITS.findall(text))
+        if word not in STOPWORDS
+    }
+
+
+STEMMER = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    return STEMMER.stemWord(word)
+
+
+NUMBER_STEMS = frozenset(map(stem, NUMBER_WORDS))
 
 
 def restates(question: str, sentence: str) -> bool:
@@ -181,7 +193,7 @@ def answers_type(question: str, sentence: str) -> float:
 
 
 def is_number(token: str) -> bool:
-    return any(ch.isdigit() for ch in token) or bool(words_of(token) & NUMBER_WORDS)
+    return any(ch.isdigit() for ch in token) or bool(words_of(token) & NUMBER_STEMS)
 
 
 def starts_with_anaphor(sentence: str) -> bool:
