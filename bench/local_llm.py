@@ -58,9 +58,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=smollm2.model_file())
     parser.add_argument("--context", type=int, default=smollm2.CONTEXT)
     parser.add_argument("--questions", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="the server's threads (default: its own choice)")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "server.log"
-    server = local_llm.LocalServer(args.model, port=free_port(), context=args.context, log_path=log)
+    server = local_llm.LocalServer(
+        args.model, port=free_port(), context=args.context, threads=args.threads, log_path=log
+    )
     started = time.perf_counter()
     server.start()
     print(f"model: {args.model.name}, context {args.context}, {os.cpu_count()} CPUs")
@@ -70,28 +73,36 @@ def main() -> None:
         print(f"prompt: {prompt_rate:.0f} tokens/s; generation: {generation_rate:.1f} tokens/s")
         os.environ |= {
             "LLM_URL": server.url, "LLM_BACKEND": "local", "DJANGO_SETTINGS_MODULE": "config.settings",
-            "LLM_MAX_INPUT_TOKENS": str(args.context - 512),
+            "LOCAL_LLM_CONTEXT": str(args.context),
         }  # fmt: skip
         import django
 
         django.setup()
+        from django.conf import settings
+
         from ingestion.models import Corpus
+        from qa.models import Answer
         from qa.services import answer_question
 
         corpus = Corpus.objects.get(slug=args.corpus)
         list(answer_question("warm up", [corpus]))  # the embedding model and indexes, loaded once
-        first_token = []
+        first_token, prompt_tokens = [], []
         for number in range(args.questions):
             question = QUESTIONS[number % len(QUESTIONS)]
             started = time.perf_counter()
             events = answer_question(question, [corpus])
+            answer_id = next(events).data["answer_id"]
             for event in events:
                 if event.kind == "token":
                     first_token.append(time.perf_counter() - started)
                     break
             events.close()
-        print(f"first token through the app: median {statistics.median(first_token):.2f} s, "
-              f"max {max(first_token):.2f} s over {len(first_token)} questions")  # fmt: skip
+            prompt_tokens.append(Answer.objects.get(pk=answer_id).prompt_tokens or 0)
+        print(
+            f"first token through the app: median {statistics.median(first_token):.2f} s, max "
+            f"{max(first_token):.2f} s over {len(first_token)} questions; prompts of "
+            f"{statistics.median(prompt_tokens):.0f} tokens (median; budget {settings.LLM_MAX_INPUT_TOKENS})"
+        )
     finally:
         server.stop()
 

@@ -272,8 +272,10 @@ LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.1)
 LLM_MAX_NEW_TOKENS = env_int("LLM_MAX_NEW_TOKENS", 512)
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60)  # seconds to connect, and between two streamed tokens
 # The prompt budget when the server does not report its own (TGI's /info does).
+# A local model on a CPU reads a prompt at a few hundred tokens a second (bench/local_llm.py): its budget is
+# kept to about six passages, so that the first words come in seconds, not a minute.
 LLM_MAX_INPUT_TOKENS = env_int(
-    "LLM_MAX_INPUT_TOKENS", LOCAL_LLM_CONTEXT - LLM_MAX_NEW_TOKENS if LLM_BACKEND == "local" else 7680
+    "LLM_MAX_INPUT_TOKENS", min(LOCAL_LLM_CONTEXT - LLM_MAX_NEW_TOKENS, 2048) if LLM_BACKEND == "local" else 7680
 )
 # A citation is "verified" when the cited passage supports its sentence at least this much; see the README.
 CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.65)

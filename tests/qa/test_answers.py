@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
+from ingestion.tasks import ingest
 from qa import services
 from qa.models import Answer, Citation
+from testkit.documents import make_pdf
 from testkit.fake_llm import refused_url
 
 TERN = "The Arctic tern migrates from the Arctic to the Antarctic and back each year [1]."
@@ -118,6 +120,25 @@ def test_without_an_llm_the_answer_is_extracted_and_says_so(field_notes, setting
     assert "[1]" in answer.text
     assert all(c.is_verified for c in answer.citations.all())
     assert answer.citations.exists()
+
+
+def test_an_extracted_answer_over_a_pdf_with_running_heads_quotes_the_answer_and_cites_its_page(
+    corpus, upload, tmp_path, settings
+):
+    settings.LLM_URL, settings.LLM_BACKEND = "", "extractive"
+    words = {1: "tulip", 2: "rose", 3: "lily", 4: "dahlia", 5: "orchid"}
+    pages = [
+        f"Field notes, page {n}.\nThe weather was mild and we walked along the river for an hour.\n"
+        f"The code word on page {n} is {word}. We wrote it down twice."
+        for n, word in words.items()
+    ]
+    document = upload(make_pdf(tmp_path / "field-notes.pdf", pages=pages))
+    ingest(document.pk)
+    answer = ask(corpus, "Which code word was written on the fourth page of the field notes?")
+    assert answer.mode == "extracted"
+    number = answer.citations.get().source.number
+    assert answer.text == f"The code word on page 4 is dahlia. [{number}]"
+    assert answer.citations.get().source.page == 4
 
 
 def test_an_extracted_answers_source_is_labelled_quoted_not_verified(staff_client, field_notes, settings):
