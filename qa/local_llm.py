@@ -50,8 +50,9 @@ def is_installed() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-def model_path(spec: str, models_dir: Path, *, fetch: bool = True) -> Path:
-    """The .gguf file to serve: the file named, or the hub file in models_dir, fetched first if needed."""
+def model_path(spec: str, models_dir: Path, *, fetch: bool = True, endpoint: str | None = None) -> Path:
+    """The .gguf file to serve: the file named, or the hub file in models_dir, fetched first if needed (from
+    endpoint, a mirror of the hub; None: HF_ENDPOINT, else the hub itself)."""
     where = parse_spec(spec)
     if isinstance(where, Path):
         if not where.is_file():
@@ -62,17 +63,22 @@ def model_path(spec: str, models_dir: Path, *, fetch: bool = True) -> Path:
         return local
     if not fetch:
         raise LocalModelError(f"The model {spec} has not been fetched yet.")
-    return fetch_from_hub(where, local.parent)
+    return fetch_from_hub(where, local.parent, endpoint=endpoint)
 
 
-def fetch_from_hub(where: HubFile, folder: Path) -> Path:
+def fetch_from_hub(where: HubFile, folder: Path, *, endpoint: str | None = None) -> Path:
     """Downloads the file (with a progress bar; an interrupted download resumes) and checks its SHA-256
     against the one the hub publishes."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        metadata = get_hf_file_metadata(hf_hub_url(where.repo, where.filename), timeout=HUB_TIMEOUT_SECONDS)
+        url = hf_hub_url(where.repo, where.filename, endpoint=endpoint)
+        metadata = get_hf_file_metadata(url, timeout=HUB_TIMEOUT_SECONDS)
         print(f"Fetching {where.repo}/{where.filename} ({(metadata.size or 0) / 2**30:.1f} GB) once…", flush=True)
-        path = Path(hf_hub_download(where.repo, where.filename, local_dir=folder, etag_timeout=HUB_TIMEOUT_SECONDS))
+        path = Path(
+            hf_hub_download(
+                where.repo, where.filename, local_dir=folder, etag_timeout=HUB_TIMEOUT_SECONDS, endpoint=endpoint
+            )
+        )
     except Exception as exc:
         raise LocalModelError(f"The model {where.repo}/{where.filename} could not be fetched: {exc}") from exc
     expected = (metadata.etag or "").strip('"')
