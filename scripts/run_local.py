@@ -91,18 +91,35 @@ def main() -> int:
     )  # fmt: skip
     # --insecure: runserver serves the static files with DEBUG off too (nothing is collected for a local run).
     web = subprocess.Popen([python, "manage.py", "runserver", "--noreload", "--insecure", ADDRESS], cwd=ROOT, env=env)
-    processes = [web, worker, *([llm_server.process] if llm_server else [])]
+    processes = [web, worker]
     print(f"\nOpen http://{ADDRESS}/ — press Ctrl-C to stop.\n", flush=True)
     try:
         while all(process.poll() is None for process in processes):
+            if llm_server:
+                restart_if_stopped(llm_server)
             time.sleep(0.5)
         print("A process stopped; stopping the others.", flush=True)
     except (KeyboardInterrupt, SystemExit):
         print("\nStopping…", flush=True)
     finally:
         stop(processes)
+        if llm_server:
+            llm_server.stop()
         broker.stop()
     return 0
+
+
+def restart_if_stopped(server: local_llm.LocalServer) -> None:
+    """The local model's server, started again if it stopped (out of memory, say): meanwhile questions get
+    their passages and a message, as with any LLM server that is down."""
+    if server.process is None or server.process.poll() is None:
+        return
+    print(f"The local model's server stopped (exit code {server.process.returncode}); starting it again.", flush=True)
+    try:
+        server.start()
+    except local_llm.LocalModelError as exc:
+        print(f"{exc} Trying again in a minute.", flush=True)
+        time.sleep(60)
 
 
 if __name__ == "__main__":
