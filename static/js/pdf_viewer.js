@@ -108,8 +108,19 @@ async function main() {
   }
   let pdf;
   try {
-    // isEvalSupported: false keeps PDF.js from compiling font programs with eval.
-    pdf = await pdfjs.getDocument({ url: viewer.dataset.fileUrl, isEvalSupported: false }).promise;
+    // isEvalSupported: false keeps PDF.js from compiling font programs with eval. Scans need the image
+    // decoders (JPEG 2000, JBIG2) in wasm/; CJK text its character maps; PDFs that do not embed the 14
+    // standard fonts need those; colour profiles the ICC ones.
+    const assets = viewer.dataset.pdfjsAssetsUrl;
+    pdf = await pdfjs.getDocument({
+      url: viewer.dataset.fileUrl,
+      isEvalSupported: false,
+      wasmUrl: `${assets}wasm/`,
+      cMapUrl: `${assets}cmaps/`,
+      cMapPacked: true,
+      standardFontDataUrl: `${assets}standard_fonts/`,
+      iccUrl: `${assets}iccs/`,
+    }).promise;
   } catch (error) {
     showTextInstead(error.name === "PasswordException"
       ? "This PDF asks for a password before it can be drawn here: its text is below."
