@@ -180,6 +180,6 @@ def delete_document(request: HttpRequest, pk: int) -> Status:
 def retry_document(request: HttpRequest, pk: int) -> Status:
     document = access.changeable_document(request.user, pk)
     if not services.retry_document(document):
-        return Status(409, {"detail": "This document has not failed, so there is nothing to retry."})
+        return Status(409, {"detail": "This document has not failed, or trying again cannot change why it failed."})
     document.refresh_from_db()
     return Status(200, document_data(request, document))

@@ -47,6 +47,10 @@ class ExtractionError(Exception):
     """A file we cannot read; the message is meant for the user."""
 
 
+class FinalExtractionError(ExtractionError):
+    """A file that no second try can read as it is (a password, a type we do not read): no Retry is offered."""
+
+
 @dataclass(frozen=True)
 class Page:
     number: int | None  # 1-based for PDFs; None for formats without pages
@@ -123,7 +127,7 @@ def read_pages(
         return [Page(number=None, text=html_to_text(decode_text(path.read_bytes())))]
     if file_type in (filetypes.MARKDOWN, filetypes.TEXT):
         return [Page(number=None, text=clean_text(decode_text(path.read_bytes())))]
-    raise ExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
+    raise FinalExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
 
 
 # PDF
@@ -137,12 +141,12 @@ def open_pdf(path: Path):  # -> pypdf.PdfReader
         reader = PdfReader(path, strict=False)
         # Many PDFs are "encrypted" with an empty password only to set permissions.
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise ExtractionError(ENCRYPTED)
+            raise FinalExtractionError(ENCRYPTED)
         len(reader.pages)
     except (ExtractionError, MemoryError):
         raise  # MemoryError: the sandbox says what happened, in words
     except (FileNotDecryptedError, WrongPasswordError, DependencyError) as exc:
-        raise ExtractionError(ENCRYPTED) from exc
+        raise FinalExtractionError(ENCRYPTED) from exc
     except Exception as exc:
         # pypdf raises many types on malformed files (even AttributeError): all mean "damaged".
         raise ExtractionError(DAMAGED_PDF) from exc

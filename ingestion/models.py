@@ -124,6 +124,7 @@ class Document(models.Model):
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)  # why it failed, in words a user understands
+    error_is_final = models.BooleanField(default=False)  # trying again cannot help (a password, say)
     warning = models.TextField(blank=True)  # ready, but something was skipped
     embedding_model = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -165,8 +166,8 @@ class Document(models.Model):
 
     @property
     def can_retry(self) -> bool:
-        """Failed for a reason that trying again might fix (not an unsupported or empty file)."""
-        return self.status == self.Status.FAILED and self.file_type != filetypes.UNSUPPORTED
+        """Failed for a reason that trying again might fix (not an unsupported type or a password)."""
+        return self.status == self.Status.FAILED and not self.error_is_final and self.file_type != filetypes.UNSUPPORTED
 
     @property
     def progress_percent(self) -> int:

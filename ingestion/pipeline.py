@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import corpus_index, encoders, extract, filetypes, sandbox
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
-from .extract import ExtractionError
+from .extract import ExtractionError, FinalExtractionError
 from .models import Chunk, Corpus, Document
 from .page_notes import page_warning
 from .vector_index import IndexBusy, IndexStore
@@ -82,7 +82,7 @@ def ingest_document(document_id: int, *, task_id: str = "") -> None:
     except DocumentGone:
         log.info("document %s was deleted or taken over while processing; stopped", document_id)
     except ExtractionError as exc:
-        fail(document, str(exc))
+        fail(document, str(exc), is_final=isinstance(exc, FinalExtractionError))
     except OutOfTime:
         fail(document, time_limit_message())
     except EncoderUnavailable:
@@ -302,17 +302,23 @@ def update(document: Document, *, new_chunks: list[Chunk] | None = None, **field
         setattr(document, name, value)
 
 
-def fail(document: Document, message: str) -> None:
+def fail(document: Document, message: str, *, is_final: bool = False) -> None:
     log.info("document %s failed: %s", document.pk, message)
-    mark_failed(Document.objects.filter(pk=document.pk, claim_token=document.claim_token), document, message)
+    owned = Document.objects.filter(pk=document.pk, claim_token=document.claim_token)
+    mark_failed(owned, document, message, is_final=is_final)
 
 
-def mark_failed(owned, document: Document, message: str) -> bool:
+def mark_failed(owned, document: Document, message: str, *, is_final: bool = False) -> bool:
     """Marks the document failed, if `owned` (a filter on its claim) still finds it, and removes its
-    chunks in the same transaction: nobody sees it failed with half its passages still there."""
+    chunks in the same transaction: nobody sees it failed with half its passages still there. is_final:
+    trying again cannot help, so no Retry is offered."""
     with transaction.atomic():
         updated = owned.update(
-            status=Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
+            status=Status.FAILED,
+            error=message,
+            error_is_final=is_final,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
         )
         ids = list(Chunk.objects.filter(document_id=document.pk).values_list("pk", flat=True)) if updated else []
         Chunk.objects.filter(pk__in=ids).delete()

@@ -169,9 +169,9 @@ def store_new_document(
 
 
 def retry_document(document: Document) -> bool:
-    """Queues a failed document again; False if it was not failed."""
+    """Queues a failed document again; False if it was not failed, or failed for good (see can_retry)."""
     with transaction.atomic():
-        queued = Document.objects.filter(pk=document.pk, status=Status.FAILED).update(
+        queued = Document.objects.filter(pk=document.pk, status=Status.FAILED, error_is_final=False).update(
             status=Status.QUEUED, error="", warning="", attempts=0, queued_at=timezone.now()
         )
         if queued:

@@ -202,7 +202,7 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     document = access.changeable_document(request.user, pk)
     if not services.retry_document(document):
-        messages.info(request, f"“{document}” is not failed, so there is nothing to retry.")
+        messages.info(request, f"“{document}” has not failed, or trying again cannot change why it failed.")
     return redirect(document.corpus)
 
 

@@ -79,6 +79,8 @@ def test_an_encrypted_pdf_and_an_unsupported_file_show_plain_errors_and_the_page
     picture_row = page.locator("#documents tr", has_text="photo.png")
     expect(picture_row.locator(".error-text")).to_contain_text("This file is a")
     expect(picture_row.locator(".error-text")).to_contain_text("We can read PDF")
+    # Neither can change by trying again: no Retry is offered.
+    expect(page.locator("#documents").get_by_role("button", name="Retry")).to_have_count(0)
     session.screenshot("errors")
 
     # The same file again is shown as a duplicate, and not even sent.

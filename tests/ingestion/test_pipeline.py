@@ -109,6 +109,17 @@ def test_a_pdf_with_a_password_fails_with_a_plain_message(upload, tmp_path):
     assert document.status == Status.FAILED
     assert "protected by a password" in document.error
     assert document.chunks.count() == 0
+    # Trying again cannot change that, so it is not offered, and a retry asked for anyway does nothing.
+    assert document.error_is_final
+    assert not document.can_retry
+    assert not services.retry_document(document)
+
+
+def test_a_failure_that_a_second_try_might_fix_can_be_retried(upload, tmp_path):
+    document = ingested(upload(make_pdf(tmp_path / "scan.pdf", pages=["", ""])))
+    assert document.status == Status.FAILED
+    assert not document.error_is_final
+    assert document.can_retry
 
 
 def test_a_scanned_pdf_without_text_fails_with_a_plain_message(upload, tmp_path):
