@@ -40,6 +40,13 @@ BLANK_LINES = re.compile(r"\n{3,}")
 OTHER_LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
 # Longer titles (a PDF's /Title can hold a whole abstract) are cut, with an ellipsis, wherever they are kept or shown.
 TITLE_MAX_CHARS = 200
+# Titles that authoring tools fill in by themselves; the file name says more.
+PLACEHOLDER_TITLES = frozenset(
+    ["untitled", "untitled document", "no title", "title", "document", "new document", "presentation",
+     "powerpoint presentation", "slide 1", "page 1", "(anonymous)", "anonymous", "default", "none", "null"]
+)  # fmt: skip
+TOOL_PREFIXES = ("microsoft word - ", "microsoft powerpoint - ", "microsoft excel - ", "untitled-", "untitled ")
+FILE_NAME = re.compile(r"[\w\s.()-]{1,120}\.(?=[a-z0-9]*[a-z])[a-z0-9]{2,5}")
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
 
 
@@ -84,7 +91,17 @@ def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
 
 def read_metadata(path: Path, file_type: str, *, max_unpacked: int = MAX_UNPACKED_BYTES) -> Metadata:
     metadata = read_raw_metadata(path, file_type, max_unpacked=max_unpacked)
-    return Metadata(title=shorten(metadata.title), date=metadata.date, page_count=metadata.page_count)
+    title = shorten(metadata.title) if is_meaningful_title(metadata.title) else ""
+    return Metadata(title=title, date=metadata.date, page_count=metadata.page_count)
+
+
+def is_meaningful_title(title: str) -> bool:
+    """Whether a document's own title says more than its file name: not a tool's placeholder ("Untitled",
+    "Microsoft Word - report.docx"), nor a file name itself ("Binder1.pdf")."""
+    words = " ".join(title.split()).strip(" -_.").lower()
+    if not words or words in PLACEHOLDER_TITLES or words.startswith(TOOL_PREFIXES):
+        return False
+    return not FILE_NAME.fullmatch(words)
 
 
 def read_raw_metadata(path: Path, file_type: str, *, max_unpacked: int) -> Metadata:

@@ -134,7 +134,7 @@ def run_pipeline(document: Document) -> None:
     if not path.exists():
         raise ExtractionError(FILE_MISSING)
     if document.file_type not in filetypes.EXTENSIONS:
-        raise ExtractionError(filetypes.detect_file_type(path, document.original_name).problem)
+        raise FinalExtractionError(filetypes.detect_file_type(path, document.original_name).problem)
 
     started = time.monotonic()
     deadline = started + settings.INGEST_TIME_LIMIT

@@ -106,3 +106,22 @@ def test_utf16_text_cut_off_mid_character_is_read_with_a_replacement(tmp_path):
     path.write_bytes("\ufeffHello".encode("utf-16-le") + b"\x00\xd8")
     (page,) = pages_of(path, filetypes.TEXT)
     assert page.text.startswith("Hello")
+
+
+@pytest.mark.parametrize(
+    ("title", "meaningful"),
+    [
+        ("Binder1.pdf", False),
+        ("untitled", False),
+        ("Untitled Document", False),
+        ("Microsoft Word - quarterly report.docx", False),
+        ("report final v2.doc", False),
+        ("  ", False),
+        ("The Siege of Vicksburg", True),
+        ("PEP 8 -- Style Guide for Python Code", True),
+        ("Version 2.0", True),
+        ("Release 2.10", True),
+    ],
+)
+def test_a_title_a_tool_filled_in_or_that_is_a_file_name_is_not_the_documents_title(title, meaningful):
+    assert extract.is_meaningful_title(title) is meaningful
