@@ -44,6 +44,19 @@ def fuse(dense: list[Hit], keyword: list[Hit], *, rrf_k: int = RRF_K) -> list[Fu
     return fused
 
 
+def without_repeats(fused: list[Fused], texts: dict[int, str]) -> list[Fused]:
+    """The fused results less those whose text (whitespace and case aside) a better-ranked one already has:
+    the same book uploaded as text and as HTML is one source, not two."""
+    seen, kept = set(), []
+    for result in fused:
+        key = " ".join(texts.get(result.id, "").split()).casefold()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(result)
+    return kept
+
+
 def select(fused: list[Fused], similarity: dict[int, float], *, k: int, min_score: float) -> list[Fused]:
     """The first k fused results whose similarity to the question reaches min_score.
 

@@ -19,3 +19,13 @@ def test_results_below_the_score_floor_are_not_selected():
     fused = ranking.fuse([Hit(1, 0.9), Hit(2, 0.1)], [])
     chosen = ranking.select(fused, {1: 0.9, 2: 0.1}, k=5, min_score=0.2)
     assert [f.id for f in chosen] == [1]
+
+
+def test_a_passage_whose_text_a_better_one_already_has_is_dropped():
+    fused = [ranking.Fused(id=i, score=1 / i, dense_rank=i, keyword_rank=None) for i in (1, 2, 3)]
+    texts = {
+        1: "To Sherlock Holmes she is always the woman.",
+        2: "to Sherlock holmes\nshe is  always the woman.",
+        3: "x",
+    }
+    assert [f.id for f in ranking.without_repeats(fused, texts)] == [1, 3]

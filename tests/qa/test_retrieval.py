@@ -62,3 +62,13 @@ def test_warming_up_loads_the_embedding_model_and_searches_each_corpus_with_docu
     qa_services.cached_encoder.cache_clear()
     assert warmup.warm_up() > 0
     assert qa_services.cached_encoder.cache_info().currsize == 1
+
+
+def test_the_same_text_in_two_documents_is_one_passage(corpus):
+    story = "To Sherlock Holmes she is always the woman. I have seldom heard him mention her under any other name."
+    for name, data in (("holmes.txt", story), ("holmes.html", f"<html><body><p>{story}</p></body></html>")):
+        ingest(services.accept_upload(file=io.BytesIO(data.encode()), name=name, corpus=corpus, send=False).document.pk)
+    passages = retrieve("Who is always the woman to Sherlock Holmes?", [corpus]).passages
+    texts = [" ".join(p.chunk.text.split()) for p in passages]
+    assert len(texts) == len(set(texts))
+    assert sum(story in text for text in texts) == 1
