@@ -4,6 +4,7 @@ Every failure a user can cause becomes an ExtractionError whose message is meant
 """
 
 import datetime
+import hashlib
 import re
 import unicodedata
 import zipfile
@@ -47,6 +48,7 @@ PLACEHOLDER_TITLES = frozenset(
 )  # fmt: skip
 TOOL_PREFIXES = ("microsoft word - ", "microsoft powerpoint - ", "microsoft excel - ", "untitled-", "untitled ")
 FILE_NAME = re.compile(r"[\w\s.()-]{1,120}\.(?=[a-z0-9]*[a-z])[a-z0-9]{2,5}")
+WORDS = re.compile(r"[^\W_]+")
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
 
 
@@ -87,6 +89,21 @@ def shorten(text: str, limit: int = TITLE_MAX_CHARS) -> str:
     if space > limit * 0.8:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+class TextDigest:
+    """SHA-256 of a text's words, case, whitespace and punctuation aside, fed a page at a time: the same
+    book as plain text and as a web page has the same digest."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def add(self, text: str) -> None:
+        for word in WORDS.findall(text.casefold()):
+            self.digest.update(word.encode() + b" ")
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
 
 
 def read_metadata(path: Path, file_type: str, *, max_unpacked: int = MAX_UNPACKED_BYTES) -> Metadata:

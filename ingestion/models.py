@@ -112,6 +112,8 @@ class Document(models.Model):
     original_name = models.CharField(max_length=500)  # shown to people; never used as a path
     file = models.FileField(max_length=300)
     sha256 = models.CharField(max_length=64)
+    # Of the extracted words, case aside: the same text in another file (a .txt and an .html) is a duplicate.
+    text_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     file_type = models.CharField(max_length=20, choices=FILE_TYPES)
     size = models.BigIntegerField()
     source_url = models.URLField(max_length=1000, blank=True)

@@ -39,6 +39,7 @@ NO_TEXT = {
     filetypes.HTML: "This web page has no visible text.",
 }
 NO_TEXT_OTHER = "This file contains no text."
+SAME_TEXT = "“{title}” in this corpus has the same text; this file was not added again."
 INDEX_BUSY = (
     "The search index of this corpus stayed busy for too long (a rebuild may be running). Retry in a few minutes."
 )
@@ -144,7 +145,8 @@ def run_pipeline(document: Document) -> None:
     # Only where still blank: someone may have edited them since the claim.
     Document.objects.filter(pk=document.pk, title="").update(title=metadata.title)
     Document.objects.filter(pk=document.pk, document_date=None).update(document_date=metadata.date)
-    warning = split_into_chunks(document, path, make_chunker(encoder), deadline)
+    warning, text_sha256 = split_into_chunks(document, path, make_chunker(encoder), deadline)
+    refuse_same_text(document, text_sha256)
     update(document, status=Status.EMBEDDING, parse_seconds=time.monotonic() - started, warning=warning)
 
     started = time.monotonic()
@@ -211,8 +213,23 @@ def chunker_for(encoder: Encoder, max_tokens: int, overlap_tokens: int, max_char
     return Chunker(encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=overlap_tokens, max_chars=max_chars)
 
 
-def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline: float) -> str:
-    """Extracts and chunks page by page, saving chunks a batch of pages at a time; returns a warning."""
+def refuse_same_text(document: Document, text_sha256: str) -> None:
+    """Records the text's digest, unless another document of the corpus already has the same text."""
+    same = (
+        Document.objects.filter(corpus_id=document.corpus_id, text_sha256=text_sha256)
+        .exclude(pk=document.pk)
+        .exclude(status=Status.FAILED)
+        .first()
+    )
+    if same is not None:
+        raise FinalExtractionError(SAME_TEXT.format(title=same.display_title))
+    update(document, text_sha256=text_sha256)
+
+
+def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline: float) -> tuple[str, str]:
+    """Extracts and chunks page by page, saving chunks a batch of pages at a time; returns a warning and the
+    digest of the text's words (extract.text_digest)."""
+    digest = extract.TextDigest()
     pending: list[Chunk] = []
     empty_pages: list[int] = []
     unreadable_pages: list[int] = []
@@ -225,6 +242,7 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
             unreadable_pages.append(page.number or pages_done)
         elif not any(ch.isalnum() for ch in page.text):
             empty_pages.append(page.number or pages_done)
+        digest.add(page.text)
         for piece in chunker.split(page.text, is_markdown=is_markdown):
             pending.append(
                 Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number,
@@ -240,7 +258,7 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
         if unreadable_pages and len(unreadable_pages) == pages_done:
             raise ExtractionError(ALL_PAGES_UNREADABLE)
         raise ExtractionError(NO_TEXT.get(document.file_type, NO_TEXT_OTHER))
-    return page_warning(pages_done, empty_pages, unreadable_pages)
+    return page_warning(pages_done, empty_pages, unreadable_pages), digest.hexdigest()
 
 
 def extract_isolated(document: Document, function, *args, deadline: float):  # -> what function returns

@@ -243,3 +243,21 @@ def test_a_task_killed_at_the_hard_time_limit_fails_its_document(upload, five_pa
     document.refresh_from_db()
     assert document.status == Status.FAILED
     assert "took longer than" in document.error
+
+
+def test_a_file_with_the_same_text_as_a_document_of_the_corpus_is_refused_as_a_duplicate(upload, tmp_path):
+    story = "To Sherlock Holmes she is always the woman. I have seldom heard him mention her under any other name."
+    (tmp_path / "holmes.txt").write_text(story + "\n")
+    (tmp_path / "holmes.html").write_text(f"<html><body><p>{story.upper()}</p>\n<p> </p></body></html>")
+    first = ingested(upload(tmp_path / "holmes.txt"))
+    assert first.status == Status.READY
+    second = ingested(upload(tmp_path / "holmes.html"))
+    assert second.status == Status.FAILED
+    assert second.error == pipeline.SAME_TEXT.format(title="holmes.txt")
+    assert second.error_is_final
+    assert second.chunks.count() == 0
+    # Once the first is gone, the other may come in.
+    services.delete_document(first)
+    Document.objects.filter(pk=second.pk).update(error_is_final=False)
+    assert services.retry_document(second)
+    assert ingested(second).status == Status.READY

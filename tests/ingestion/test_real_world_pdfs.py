@@ -49,8 +49,12 @@ def test_every_real_world_pdf_ends_ready_or_failed_with_a_message(celery_worker)
             assert len(document.error) > 20, name
     for name in NEEDS_A_PASSWORD:
         assert "password" in documents[name].error, name
+    # These three hold the same text (pypdf's sample, encrypted three ways): the first to be read is ready,
+    # the others are refused as its duplicates.
     for name in OPENS_WITHOUT_ONE:
-        assert documents[name].status == Document.Status.READY, (name, documents[name].error)
+        document = documents[name]
+        assert document.status == Document.Status.READY or "has the same text" in document.error, (name, document.error)
+    assert any(documents[name].status == Document.Status.READY for name in OPENS_WITHOUT_ONE)
     for name in NOT_A_PDF:
         assert documents[name].status == Document.Status.FAILED, name
     for name in NO_TEXT_LAYER:
