@@ -1,6 +1,6 @@
 """gunicorn for the DocQA web: threaded workers, because an answer streams for many seconds and holds its
-thread while it does. Each worker process loads the embedding model as it starts, before it takes requests
-(never in the master: torch's threads do not survive a fork)."""
+thread while it does. Each worker process loads the embedding model and the indexes in the background as it
+starts (never in the master: torch's threads do not survive a fork)."""
 
 import os
 
@@ -20,3 +20,11 @@ accesslog = "-"
 errorlog = "-"
 # Behind the TLS proxy: X-Forwarded-* from it are trusted.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def post_worker_init(worker):
+    # Each web process loads the models and indexes in the background as it starts (qa/warmup.py), so the
+    # first questions after a start do not wait for them. Imported here: Django is set up by now.
+    from qa import warmup
+
+    warmup.start()

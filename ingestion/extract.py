@@ -47,7 +47,9 @@ PLACEHOLDER_TITLES = frozenset(
      "powerpoint presentation", "slide 1", "page 1", "(anonymous)", "anonymous", "default", "none", "null"]
 )  # fmt: skip
 TOOL_PREFIXES = ("microsoft word - ", "microsoft powerpoint - ", "microsoft excel - ", "untitled-", "untitled ")
-FILE_NAME = re.compile(r"[\w\s.()-]{1,120}\.(?=[a-z0-9]*[a-z])[a-z0-9]{2,5}")
+FILE_NAME = re.compile(
+    r"[\w\s.()-]{1,120}\.(pdf|docx?|odt|rtf|txt|md|html?|tex|ps|pptx?|xlsx?|indd|pages|key|jpe?g|png|tiff?)"
+)
 WORDS = re.compile(r"[^\W_]+")
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
 

@@ -222,7 +222,8 @@ def refuse_same_text(document: Document, text_sha256: str) -> None:
         .first()
     )
     if same is not None:
-        raise FinalExtractionError(SAME_TEXT.format(title=same.display_title))
+        # Not for good: once the other is deleted, Retry brings this one in.
+        raise ExtractionError(SAME_TEXT.format(title=same.display_title))
     update(document, text_sha256=text_sha256)
 
 

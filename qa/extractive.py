@@ -11,6 +11,7 @@ question are left out.
 import functools
 import itertools
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,9 +161,13 @@ def words_of(text: str) -> set[str]:
 STEMMER = snowballstemmer.stemmer("english")
 
 
+STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps state between calls: one thread at a time
+
+
 @functools.lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
-    return STEMMER.stemWord(word)
+    with STEMMER_LOCK:
+        return STEMMER.stemWord(word)
 
 
 NUMBER_STEMS = frozenset(map(stem, NUMBER_WORDS))

@@ -308,15 +308,10 @@ class LocalBackend(OpenAIBackend):
 
     name = "local"
 
-    def fetch_limits(self) -> Limits:
-        listing = self.get_json("GET", "/v1/models") or {}
-        models = listing.get("data") if isinstance(listing, dict) else None
-        model_id = str(models[0].get("id", "")) if models and isinstance(models[0], dict) else ""
-        return Limits(
-            max_input_tokens=self.default_max_input_tokens,
-            max_total_tokens=None,
-            model_id=model_id.rsplit("/", 1)[-1] or self.model,  # the server names its model by its file path
-        )
+    # The server serves one request at a time, and its model list waits for an answer that is streaming:
+    # its limits are the ones it was started with (the settings), and its health is its API answering.
+    def health_url(self) -> str:
+        return self.url + "/openapi.json"
 
     def count_tokens(self, texts: list[str]) -> list[int] | None:
         # The server tokenizes a text as a whole prompt, adding the model's begin-of-text token when it has

@@ -102,6 +102,9 @@ def server_command(path: Path, *, port: int, context: int, threads: int | None =
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", path.name,
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
+        # By default a request that arrives while an answer streams cuts that answer off, silently, as if
+        # it were complete: a second question, or counting its tokens, must wait its turn instead.
+        "--interrupt_requests", "False",
     ]  # fmt: skip
     if threads:
         command += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
@@ -122,19 +125,27 @@ class LocalServer:
 
     def start(self, timeout: float = READY_TIMEOUT_SECONDS) -> "LocalServer":
         """Starts the server and waits until it lists its model; raises LocalModelError if it does not."""
+        if self.is_ready():
+            # Another server (one left behind, say) would answer in its place.
+            raise LocalModelError(f"Something already answers at {self.url}; set LOCAL_LLM_PORT to a free port.")
         log = self.log_path.open("ab") if self.log_path else None
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # its log is read while it runs
         with log or contextlib.nullcontext():
             self.process = subprocess.Popen(self.command, stdout=log, stderr=log and subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise LocalModelError(f"The local model server stopped at start (exit code {self.process.returncode}).")
-            if self.is_ready():
-                return self
-            time.sleep(0.3)
-        self.stop()
-        raise LocalModelError(f"The local model server did not come up within {timeout:.0f} seconds.")
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise LocalModelError(
+                        f"The local model server stopped at start (exit code {self.process.returncode})."
+                    )
+                if self.is_ready():
+                    return self
+                time.sleep(0.3)
+            raise LocalModelError(f"The local model server did not come up within {timeout:.0f} seconds.")
+        except BaseException:
+            self.stop()  # interrupted or failed: no server is left behind
+            raise
 
     def is_ready(self) -> bool:
         try:

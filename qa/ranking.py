@@ -57,10 +57,14 @@ def without_repeats(fused: list[Fused], texts: dict[int, str]) -> list[Fused]:
     return kept
 
 
-def select(fused: list[Fused], similarity: dict[int, float], *, k: int, min_score: float) -> list[Fused]:
-    """The first k fused results whose similarity to the question reaches min_score.
+def select(
+    fused: list[Fused], similarity: dict[int, float], *, k: int, min_score: float, texts: dict[int, str] | None = None
+) -> list[Fused]:
+    """The first k fused results whose similarity to the question reaches min_score, each text once (when
+    texts are given: see without_repeats).
 
     The floor is applied to every result, whichever retriever found it, so a question about
     nothing in the corpus gets no passages rather than the least bad ones.
     """
-    return [f for f in fused if similarity.get(f.id, -1.0) >= min_score][:k]
+    passing = [f for f in fused if similarity.get(f.id, -1.0) >= min_score]
+    return (without_repeats(passing, texts) if texts is not None else passing)[:k]

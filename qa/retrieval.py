@@ -81,8 +81,8 @@ def retrieve(
         if vector is not None and vector.shape == query_vector.shape:
             similarity[chunk_id] = float(vector @ query_vector)
     # An id whose chunk is gone (deleted since the index was written) has no similarity and is skipped.
-    unique = ranking.without_repeats(fused, {chunk_id: chunk.text for chunk_id, chunk in chunks.items()})
-    chosen = ranking.select(unique, similarity, k=k, min_score=min_score)
+    texts = {chunk_id: chunk.text for chunk_id, chunk in chunks.items()}
+    chosen = ranking.select(fused, similarity, k=k, min_score=min_score, texts=texts)
     passages = [
         Passage(chunk=chunks[f.id], score=similarity[f.id], dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
         for f in chosen

@@ -79,21 +79,27 @@ def main() -> int:
     make_private(data_dir)
     broker = find_or_start_broker(redis_url=os.environ.get("REDIS_URL", ""), data_dir=data_dir)
     print(f"Broker: {broker.url} ({broker.how})", flush=True)
-    # Plain HTTP on this machine: secure-only cookies would never come back, so HTTPS is off unless set.
-    llm_settings, llm_server = start_local_llm(data_dir)
-    env = {"HTTPS": "0", **os.environ, **llm_settings, "CELERY_BROKER_URL": broker.url, "PYTHONUNBUFFERED": "1"}
-    concurrency = os.environ.get("WORKER_CONCURRENCY", "1")
-    python = sys.executable
-    worker = subprocess.Popen(
-        [python, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=prefork",
-         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    # --insecure: runserver serves the static files with DEBUG off too (nothing is collected for a local run).
-    web = subprocess.Popen([python, "manage.py", "runserver", "--noreload", "--insecure", ADDRESS], cwd=ROOT, env=env)
-    processes = [web, worker]
-    print(f"\nOpen http://{ADDRESS}/ — press Ctrl-C to stop.\n", flush=True)
+    processes: list[subprocess.Popen] = []
+    llm_server = None
     try:
+        # Fetching and starting the model can take minutes: Ctrl-C meanwhile stops what was started.
+        llm_settings, llm_server = start_local_llm(data_dir)
+        # Plain HTTP on this machine: secure-only cookies would never come back, so HTTPS is off unless set.
+        env = {"HTTPS": "0", **os.environ, **llm_settings, "CELERY_BROKER_URL": broker.url, "PYTHONUNBUFFERED": "1"}
+        concurrency = os.environ.get("WORKER_CONCURRENCY", "1")
+        python = sys.executable
+        processes.append(subprocess.Popen(
+            [python, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=prefork",
+             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env,
+        ))  # fmt: skip
+        # --insecure: runserver serves the static files with DEBUG off too (nothing is collected for a local
+        # run). Its web process loads the models and indexes as it starts (config/wsgi.py).
+        processes.append(subprocess.Popen(
+            [python, "manage.py", "runserver", "--noreload", "--insecure", ADDRESS],
+            cwd=ROOT, env={**env, "WARM_UP_ON_START": "1"},
+        ))  # fmt: skip
+        print(f"\nOpen http://{ADDRESS}/ — press Ctrl-C to stop.\n", flush=True)
         while all(process.poll() is None for process in processes):
             if llm_server:
                 restart_if_stopped(llm_server)

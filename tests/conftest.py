@@ -240,6 +240,7 @@ def smollm2_server(tmp_path_factory: pytest.TempPathFactory):
 def use_local_llm(settings, server: local_llm.LocalServer) -> None:
     settings.LLM_BACKEND = "local"
     settings.LLM_URL = server.url
+    settings.LLM_MODEL = server.path.name  # as make run sets it
     settings.LLM_TIMEOUT = 30
     settings.LLM_MAX_NEW_TOKENS = 96
     settings.LLM_MAX_INPUT_TOKENS = smollm2.CONTEXT - 96

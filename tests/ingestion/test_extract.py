@@ -121,6 +121,8 @@ def test_utf16_text_cut_off_mid_character_is_read_with_a_replacement(tmp_path):
         ("PEP 8 -- Style Guide for Python Code", True),
         ("Version 2.0", True),
         ("Release 2.10", True),
+        ("Node.js in Action", True),
+        ("Amazon.com", True),
     ],
 )
 def test_a_title_a_tool_filled_in_or_that_is_a_file_name_is_not_the_documents_title(title, meaningful):
