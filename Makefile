@@ -5,14 +5,18 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test lint format bench load
 
-$(VENV)/.runtime: requirements.txt requirements-base.txt
+$(VENV)/.runtime: requirements.txt requirements-base.txt requirements-local-llm.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: unpinned, it arrives with several GB of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
-	# llama.cpp builds from source. Not for this CPU alone (-march=native): on CPUs with AMX, in a VM that
-	# does not grant it, that build crashes at its first answer. The portable build uses AVX2.
-	CMAKE_ARGS="-DGGML_NATIVE=OFF $(CMAKE_ARGS)" $(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt
+	# llama.cpp builds from source, once per machine. Not for this CPU alone (-march=native): on CPUs with
+	# AMX, in a VM that does not grant it, that build crashes at its first answer; the portable one uses AVX2.
+	# Without a compiler the app still runs, answering by extraction.
+	@echo "Building llama.cpp for the local model (the first time on a machine: 5-25 minutes)..."
+	CMAKE_ARGS="-DGGML_NATIVE=OFF $(CMAKE_ARGS)" $(PY) -m pip install --quiet -r requirements-local-llm.txt \
+		|| echo "llama.cpp could not be built (a C++ compiler and cmake are needed): answers will be extracted."
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

