@@ -47,9 +47,10 @@ PLACEHOLDER_TITLES = frozenset(
      "powerpoint presentation", "slide 1", "page 1", "(anonymous)", "anonymous", "default", "none", "null"]
 )  # fmt: skip
 TOOL_PREFIXES = ("microsoft word - ", "microsoft powerpoint - ", "microsoft excel - ", "untitled-", "untitled ")
-FILE_NAME = re.compile(
-    r"[\w\s.()-]{1,120}\.(pdf|docx?|odt|rtf|txt|md|html?|tex|ps|pptx?|xlsx?|indd|pages|key|jpe?g|png|tiff?)"
-)
+FILE_EXTENSIONS = frozenset(
+    ["pdf", "doc", "docx", "odt", "rtf", "txt", "md", "htm", "html", "tex", "ps", "ppt", "pptx", "xls", "xlsx",
+     "indd", "pages", "key", "jpg", "jpeg", "png", "tif", "tiff"]
+)  # fmt: skip
 WORDS = re.compile(r"[^\W_]+")
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
 
@@ -120,7 +121,13 @@ def is_meaningful_title(title: str) -> bool:
     words = " ".join(title.split()).strip(" -_.").lower()
     if not words or words in PLACEHOLDER_TITLES or words.startswith(TOOL_PREFIXES):
         return False
-    return not FILE_NAME.fullmatch(words)
+    return not looks_like_file_name(words)
+
+
+def looks_like_file_name(text: str) -> bool:
+    """ "binder1.pdf", "report final (2).docx": a name, then a document or picture extension."""
+    name, dot, extension = text.rpartition(".")
+    return bool(dot and name) and extension in FILE_EXTENSIONS and all(ch.isalnum() or ch in " _.()-" for ch in name)
 
 
 def read_raw_metadata(path: Path, file_type: str, *, max_unpacked: int) -> Metadata:
