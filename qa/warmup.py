@@ -1,8 +1,8 @@
 """What the first question needs, loaded as the web process starts (the embedding models, each corpus' indexes,
 the sentence cache), in a thread of its own: the server answers at once, and the first question is not slow.
 
-Started from config/wsgi.py, which the web server imports and the Celery worker never does: torch loaded
-before the worker forks its pool would hang it."""
+Started by the web servers only (runserver under `make run`, through config/wsgi.py; gunicorn's
+post_worker_init), never by the Celery worker: torch loaded before the worker forks its pool would hang it."""
 
 import logging
 import threading
@@ -10,7 +10,6 @@ import time
 
 from django.db import connection
 
-from ingestion import encoders
 from ingestion.models import Corpus, Document, default_embedding_model
 
 from .retrieval import retrieve
@@ -25,7 +24,6 @@ CORPORA_WARMED = 50  # the most recently changed; the rest load on their first q
 def warm_up() -> float:
     """Loads the models and searches each corpus with documents once; returns the seconds it took."""
     started = time.perf_counter()
-    encoders.load_default_encoder()
     corpora = list(
         Corpus.objects.filter(documents__status=Document.Status.READY).distinct().order_by("-pk")[:CORPORA_WARMED]
     )
