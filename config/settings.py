@@ -229,6 +229,9 @@ INGEST_PAGE_BATCH = env_int("INGEST_PAGE_BATCH", 16)
 # Files are parsed in a child process of the worker with at most this much memory (address space, MB)
 # and within the document's time limit; a file that needs more fails with a plain message.
 PARSE_MEMORY_MB = env_int("PARSE_MEMORY_MB", 2048)
+# Scanned pages are read (OCR) in a second child with its own cap: its models and threads take about 1.4 GB
+# of address space (about 0.5 GB resident) before a page is read.
+OCR_MEMORY_MB = env_int("OCR_MEMORY_MB", 4096)
 # A Word file (a zip) whose members add up to more than this once unpacked is refused before it is read.
 PARSE_MAX_UNPACKED_MB = env_int("PARSE_MAX_UNPACKED_MB", 512)
 INGEST_TIME_LIMIT = env_int("INGEST_TIME_LIMIT", 3600)  # seconds per document

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import charset_normalizer
 
-from . import filetypes
+from . import filetypes, ocr
+from .extracted import ExtractionError, FinalExtractionError, Page
 
 ENCRYPTED = (
     "This PDF is protected by a password. Remove the password (for example by printing it "
@@ -53,21 +54,6 @@ FILE_EXTENSIONS = frozenset(
 )  # fmt: skip
 WORDS = re.compile(r"[^\W_]+")
 DATE_META_NAMES = ("date", "dc.date", "dcterms.date", "article:published_time", "citation_date", "pubdate")
-
-
-class ExtractionError(Exception):
-    """A file we cannot read; the message is meant for the user."""
-
-
-class FinalExtractionError(ExtractionError):
-    """A file that no second try can read as it is (a password, a type we do not read): no Retry is offered."""
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int | None  # 1-based for PDFs; None for formats without pages
-    text: str
-    is_unreadable: bool = False  # the page itself failed to parse
 
 
 @dataclass(frozen=True)
@@ -139,15 +125,17 @@ def read_raw_metadata(path: Path, file_type: str, *, max_unpacked: int) -> Metad
         return read_html_metadata(decode_text(path.read_bytes()))
     if file_type == filetypes.MARKDOWN:
         return Metadata(title=markdown_title(decode_text(path.read_bytes())), date=None, page_count=1)
+    if file_type == filetypes.IMAGE:
+        return Metadata(title="", date=None, page_count=ocr.image_frame_count(path))
     return Metadata(title="", date=None, page_count=1)
 
 
 def iter_pages(path: Path, file_type: str, *, pages_per_reader: int = 200) -> Iterator[Page]:
     """Yields the document's pages in order; a long PDF is read a stretch of pages at a time."""
-    if file_type != filetypes.PDF:
+    if file_type not in (filetypes.PDF, filetypes.IMAGE):
         yield from read_pages(path, file_type, 0, 1)
         return
-    page_count = len(open_pdf(path).pages)
+    page_count = read_metadata(path, file_type).page_count
     for start in range(0, page_count, pages_per_reader):
         yield from read_pages(path, file_type, start, start + pages_per_reader)
 
@@ -162,6 +150,10 @@ def read_pages(
     if file_type == filetypes.PDF:
         reader = open_pdf(path)
         return [read_pdf_page(reader, index) for index in range(start, min(stop, len(reader.pages)))]
+    if file_type == filetypes.IMAGE:
+        # Every picture is read by OCR, a page at a time, in the pipeline.
+        count = ocr.image_frame_count(path)
+        return [Page(number=number, text="", needs_ocr=True) for number in range(start + 1, min(stop, count) + 1)]
     if start > 0:
         return []
     if file_type == filetypes.DOCX:
@@ -214,12 +206,16 @@ def read_pdf_metadata(path: Path) -> Metadata:
 
 def read_pdf_page(reader, index: int) -> Page:
     try:
-        text = reader.pages[index].extract_text()
+        page = reader.pages[index]
+        text = normalize_pdf_text(page.extract_text() or "")
     except MemoryError:
         raise  # not this page's fault alone: the whole file is more than we read
     except Exception:
-        return Page(number=index + 1, text="", is_unreadable=True)
-    return Page(number=index + 1, text=normalize_pdf_text(text or ""))
+        # Its image may still be readable (a scan with a broken text layer).
+        return Page(number=index + 1, text="", is_unreadable=True, needs_ocr=True)
+    if ocr.needs_ocr(text, has_image=ocr.pdf_page_has_image(page)):
+        return Page(number=index + 1, text="", needs_ocr=True)
+    return Page(number=index + 1, text=text)
 
 
 def normalize_pdf_text(text: str) -> str:

@@ -12,11 +12,20 @@ DOCX = "docx"
 HTML = "html"
 MARKDOWN = "markdown"
 TEXT = "text"
+IMAGE = "image"  # a scan or photo, read by OCR
 UNSUPPORTED = "unsupported"
 
-EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", TEXT: ".txt"}
-LABELS = {PDF: "PDF", DOCX: "Word", HTML: "HTML", MARKDOWN: "Markdown", TEXT: "Text", UNSUPPORTED: "Unsupported"}
-SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown or plain text"
+EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", TEXT: ".txt", IMAGE: ".image"}
+LABELS = {PDF: "PDF", DOCX: "Word", HTML: "HTML", MARKDOWN: "Markdown", TEXT: "Text", IMAGE: "Picture",
+          UNSUPPORTED: "Unsupported"}  # fmt: skip
+SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown, plain text or picture (PNG, JPEG, TIFF)"
+# Scans and photos, by their first bytes: (signature, description).
+IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+)
 
 EMPTY = "an empty file"
 SNIFF_BYTES = 64 * 1024
@@ -71,6 +80,9 @@ def detect_from_content(path: Path, head: bytes, filename: str) -> Detection:
         return Detection(PDF, "a PDF")
     if head.startswith(b"PK\x03\x04"):
         return detect_zip(path)
+    for signature, description in IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return Detection(IMAGE, description)
     if looks_like_text(head):
         if starts_like_html(head):
             return Detection(HTML, "an HTML page")

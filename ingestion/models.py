@@ -123,6 +123,9 @@ class Document(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     pages_total = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
+    # Pages read by OCR (no text layer, or a junk one), as found so far, and how many of them are done.
+    ocr_pages_total = models.PositiveIntegerField(default=0)
+    ocr_pages_done = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)  # why it failed, in words a user understands
@@ -173,14 +176,23 @@ class Document(models.Model):
 
     @property
     def progress_percent(self) -> int:
-        """Parsing fills the first fifth of the bar, embedding the rest (it takes longer)."""
+        """Parsing fills the first fifth of the bar, embedding the rest (it takes longer); reading scanned pages
+        (OCR) takes longer still, so with it, parsing fills four fifths."""
         if self.status == self.Status.READY:
             return 100
+        share = 80 if self.ocr_pages_total else 20
         if self.status == self.Status.PARSING and self.pages_total:
-            return round(20 * self.pages_done / self.pages_total)
+            return round(share * self.pages_done / self.pages_total)
         if self.status == self.Status.EMBEDDING and self.chunks_total:
-            return 20 + round(80 * self.chunks_done / self.chunks_total)
+            return share + round((100 - share) * self.chunks_done / self.chunks_total)
         return 0
+
+    @property
+    def ocr_page_now(self) -> int | None:
+        """Which of the pages read by OCR is being read (1-based), while one is."""
+        if self.status != self.Status.PARSING or self.ocr_pages_done >= self.ocr_pages_total:
+            return None
+        return self.ocr_pages_done + 1
 
     @property
     def seconds_left(self) -> float | None:
@@ -207,6 +219,9 @@ class Chunk(models.Model):
     char_start = models.PositiveIntegerField()  # offsets into the page's extracted text
     char_end = models.PositiveIntegerField()
     token_count = models.PositiveIntegerField()
+    is_ocr = models.BooleanField(default=False)  # read from the page's image
+    # Where an OCR'd passage lies on its page: [x0, y0, x1, y1] boxes, fractions of the page's width and height.
+    regions = models.JSONField(default=list, blank=True)
     vector = models.BinaryField(null=True)  # float32 bytes; the FAISS index is built from these
     # The vector from the model a re-embedding of the corpus is moving to, until it is swapped in.
     next_vector = models.BinaryField(null=True)

@@ -6,7 +6,7 @@ def page_warning(page_count: int, empty_pages: list[int], unreadable_pages: list
     if empty_pages:
         has = "has" if len(empty_pages) == 1 else "have"
         parts.append(
-            f"{len(empty_pages)} of {page_count} pages {has} no text (scanned images?) and "
+            f"{len(empty_pages)} of {page_count} pages {has} no text (blank, or a picture without words) and "
             f"{'was' if has == 'has' else 'were'} skipped: {page_list(empty_pages)}."
         )
     if unreadable_pages:

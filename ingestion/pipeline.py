@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import corpus_index, encoders, extract, filetypes, sandbox
+from . import corpus_index, encoders, extract, filetypes, ocr, sandbox
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError, FinalExtractionError
@@ -33,9 +33,10 @@ GENERIC_FAILURE = (
 )
 NO_TEXT = {
     filetypes.PDF: (
-        "No text could be found in this PDF. It looks like a scanned document, and reading text "
-        "from images (OCR) is not supported yet."
+        "No text could be found in this PDF, in its text or in its pictures (OCR). Handwriting and very faint "
+        "print cannot be read; a clearer scan may be."
     ),
+    filetypes.IMAGE: "No text could be found in this picture. A sharper, larger or straighter scan may be read.",
     filetypes.HTML: "This web page has no visible text.",
 }
 NO_TEXT_OTHER = "This file contains no text."
@@ -47,7 +48,7 @@ NO_MODEL = (
     "The server could not load its embedding model, so this file could not be processed. "
     "An administrator has to fix the server; then retry."
 )
-ALL_PAGES_UNREADABLE = "None of the pages of this PDF could be read; it may be damaged."
+ALL_PAGES_UNREADABLE = "None of the pages of this file could be read; it may be damaged."
 TIME_LIMIT = "Processing took longer than the {limit} limit for one document and was stopped."
 GAVE_UP = "Processing stopped unexpectedly {attempts} times, so we gave up. The file may be too large or damaged."
 
@@ -56,6 +57,7 @@ LOCK_POLL_SECONDS = 10
 # Each read opens the PDF afresh (0.14 s for 1,000 pages), which also keeps pypdf's cache of parsed objects
 # from growing with the document.
 PAGES_PER_READ = 200
+OCR_SANDBOX = "ocr"
 
 
 class DocumentGone(Exception):
@@ -94,6 +96,9 @@ def ingest_document(document_id: int, *, task_id: str = "") -> None:
     except Exception:
         log.exception("document %s failed", document_id)
         fail(document, GENERIC_FAILURE)
+    finally:
+        if document.ocr_pages_total:
+            sandbox.stop(OCR_SANDBOX)  # its models hold half a gigabyte; the next scan loads them again
 
 
 def claim(document_id: int, *, task_id: str = "") -> Document | None:
@@ -109,7 +114,7 @@ def claim(document_id: int, *, task_id: str = "") -> Document | None:
         Document.objects.filter(Q(status=Status.QUEUED) | stalled, pk=document_id)
         .update(status=Status.PARSING, attempts=F("attempts") + 1, claim_token=token, started_at=now,
                 heartbeat_at=now, finished_at=None, error="", warning="", pages_done=0, chunks_done=0,
-                chunks_total=0)
+                chunks_total=0, ocr_pages_total=0, ocr_pages_done=0)
     )  # fmt: skip
     if not claimed:
         return None  # already done, or another worker has it
@@ -238,6 +243,8 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     is_markdown = document.file_type == filetypes.MARKDOWN
     for page in iter_pages_isolated(path, document, deadline):
         check_time(deadline)
+        if page.needs_ocr:
+            page = read_by_ocr(document, path, page, deadline)
         pages_done += 1
         if page.is_unreadable:
             unreadable_pages.append(page.number or pages_done)
@@ -247,10 +254,11 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
         for piece in chunker.split(page.text, is_markdown=is_markdown):
             pending.append(
                 Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number,
-                      char_start=piece.start, char_end=piece.end, token_count=piece.token_count)
+                      char_start=piece.start, char_end=piece.end, token_count=piece.token_count,
+                      is_ocr=page.is_ocr, regions=ocr.regions(page.boxes, piece.start, piece.end))
             )  # fmt: skip
             ordinal += 1
-        if pages_done % settings.INGEST_PAGE_BATCH == 0:
+        if page.is_ocr or pages_done % settings.INGEST_PAGE_BATCH == 0:
             update(document, new_chunks=pending, pages_done=pages_done, chunks_total=ordinal)
             pending = []
     update(document, new_chunks=pending, pages_done=pages_done, chunks_total=ordinal)
@@ -279,12 +287,39 @@ def extract_isolated(document: Document, function, *args, deadline: float):  # -
 
 
 def iter_pages_isolated(path: Path, document: Document, deadline: float) -> Iterator[extract.Page]:
-    """The document's pages, read in the sandbox PAGES_PER_READ at a time (pages_total is known by now)."""
+    """The document's pages, read in the sandbox PAGES_PER_READ at a time (pages_total is known by now); the
+    count of pages to read by OCR grows as each stretch is read."""
     step = PAGES_PER_READ
     for start in range(0, max(document.pages_total, 1), step):
         pages = extract_isolated(document, extract.read_pages, path, document.file_type, start, start + step,
                                  deadline=deadline)  # fmt: skip
+        scanned = sum(page.needs_ocr for page in pages)
+        if scanned:
+            update(document, ocr_pages_total=document.ocr_pages_total + scanned)
         yield from pages
+
+
+def read_by_ocr(document: Document, path: Path, page: extract.Page, deadline: float) -> extract.Page:
+    """The page read from its image, in the OCR sandbox, within the document's time; a page that cannot be
+    drawn or read is counted as unreadable, and the rest of the document goes on."""
+    try:
+        read = sandbox.run(
+            ocr.read_page,
+            path,
+            document.file_type,
+            page.number,
+            name=OCR_SANDBOX,
+            memory_limit=settings.OCR_MEMORY_MB * 1024**2,
+            deadline=deadline,
+            on_wait=lambda: update(document),
+        )
+    except sandbox.TimedOut as exc:
+        raise OutOfTime from exc
+    except ExtractionError as exc:
+        log.warning("document %s: page %s could not be read by OCR: %s", document.pk, page.number, exc)
+        read = extract.Page(number=page.number, text="", is_unreadable=True)
+    update(document, ocr_pages_done=document.ocr_pages_done + 1)
+    return read
 
 
 def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:

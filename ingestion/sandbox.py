@@ -10,6 +10,7 @@ multiprocessing child, which Celery's pool processes may not have.
 
 import ctypes
 import logging
+import os
 import resource
 import signal
 import socket
@@ -169,6 +170,9 @@ class Sandbox:
                 [sys.executable, "-m", "ingestion.sandbox", str(child_end.fileno()), str(self.memory_limit)],
                 pass_fds=[child_end.fileno()],
                 cwd=ROOT,
+                # Each thread's malloc arena reserves 64 MB of address space, which RLIMIT_AS counts: onnxruntime's
+                # threads (OCR) would otherwise reach the cap with little memory in use.
+                env={**os.environ, "MALLOC_ARENA_MAX": "2"},
                 stdin=subprocess.DEVNULL,
             )
         self.connection = Connection(parent_end.detach())
@@ -183,7 +187,7 @@ class Sandbox:
 
 
 _lock = threading.Lock()
-_sandboxes: dict[int, Sandbox] = {}
+_sandboxes: dict[str, Sandbox] = {}
 
 
 def run(
@@ -192,18 +196,28 @@ def run(
     memory_limit: int,
     deadline: float,
     on_wait: Callable[[], None] | None = None,
+    name: str = "parse",
     **kwargs: Any,
 ) -> Any:
-    """Runs function in this process' sandbox with that memory limit, until time.monotonic() reaches deadline,
-    calling on_wait now and then meanwhile."""
+    """Runs function in this process' sandbox of that name (one for parsing, one for OCR, which keeps its
+    models loaded between pages) with that memory limit, until time.monotonic() reaches deadline, calling
+    on_wait now and then meanwhile."""
     with _lock:
-        sandbox = _sandboxes.get(memory_limit)
+        sandbox = _sandboxes.get(name)
+        if sandbox is not None and sandbox.memory_limit != memory_limit:
+            sandbox.stop()
+            sandbox = None
         if sandbox is None:
-            for other in _sandboxes.values():
-                other.stop()
-            _sandboxes.clear()
-            sandbox = _sandboxes[memory_limit] = Sandbox(memory_limit)
+            sandbox = _sandboxes[name] = Sandbox(memory_limit)
         return sandbox.call(function, *args, timeout=deadline - time.monotonic(), on_wait=on_wait, **kwargs)
+
+
+def stop(name: str) -> None:
+    """Ends the sandbox of that name, if one runs, giving its memory back (the OCR child holds its models)."""
+    with _lock:
+        sandbox = _sandboxes.pop(name, None)
+        if sandbox is not None:
+            sandbox.stop()
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ class Source(models.Model):
     document = models.ForeignKey(Document, null=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=500)
     page = models.PositiveIntegerField(null=True, blank=True)
+    is_ocr = models.BooleanField(default=False)  # read from a scan: its words may hold misread letters
     date = models.CharField(max_length=10, blank=True)  # ISO date, as the prompt gave it
     url = models.CharField(max_length=1000)
     text = models.TextField()

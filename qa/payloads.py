@@ -33,6 +33,7 @@ def source_data(source: Source) -> dict:
         "number": source.number,
         "title": source.title,
         "page": source.page,
+        "ocr": source.is_ocr,
         "date": source.date,
         "url": source.url,
         "document_id": source.document_id,

@@ -287,6 +287,7 @@ def save_sources(answer: Answer, passages: list[Passage], blocks: list[prompting
             document=passage.chunk.document,
             title=block.title,
             page=passage.chunk.page,
+            is_ocr=passage.chunk.is_ocr,
             date=block.date,
             url=block.url,
             text=block.text,

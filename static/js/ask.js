@@ -15,6 +15,7 @@
   // [1], [1, 3], [1-2]: the markers the model was asked to write.
   const MARKER = /\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]/g;
   const EXPIRED = "Your session has ended. Reload the page and log in again.";
+  const OCR_NOTE = "This passage was read from a picture of the page; a letter may be misread. Open the page to see it.";
   let turns = 0;
   let controller = null;
 
@@ -104,7 +105,15 @@
     }
     card.append(head);
     const facts = [source.page ? `Page ${source.page}` : "", source.date].filter(Boolean).join(" · ");
-    if (facts) card.append(element("div", "muted small", facts));
+    if (facts || source.ocr) {
+      const line = element("div", "muted small", facts);
+      if (source.ocr) {
+        const note = element("span", "ocr-note", "read from a scan (OCR)");
+        note.title = OCR_NOTE;
+        line.append(facts ? " · " : "", note);
+      }
+      card.append(line);
+    }
     const passage = element("p", "passage");
     renderPassage(passage, source.text, citations.filter((c) => c.verified).map((c) => c.highlight));
     card.append(passage);

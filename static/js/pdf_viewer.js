@@ -5,6 +5,9 @@ const viewer = document.getElementById("pdf-viewer");
 const pagesElement = document.getElementById("pdf-pages");
 const statusElement = document.getElementById("pdf-status");
 const passageText = JSON.parse(document.getElementById("cited-passage").textContent || '""');
+// A passage read from a scan (OCR) has no text layer to match: it comes with where its lines are on the
+// page instead, as [x0, y0, x1, y1] fractions of the page's width and height.
+const passageRegions = JSON.parse(document.getElementById("cited-regions")?.textContent || "[]");
 const WORD = /[\p{L}\p{N}]+/gu;
 const ANCHOR = 3; // words that must match in a row to place the start or the end of the passage
 const SIZED_PAGES = 300; // up to this many pages, every page's size is read before any is drawn
@@ -83,6 +86,21 @@ function highlight(textLayer, passage) {
     }
   }
   return { first: marked[0] || null, rest: found.rest };
+}
+
+// Marks the regions on a drawn page: boxes placed in percentages of the page, so zooming keeps them in place.
+function markRegions(box, regions) {
+  const marks = regions.map(([x0, y0, x1, y1]) => {
+    const mark = document.createElement("div");
+    mark.className = "region-highlight";
+    mark.style.left = `${x0 * 100}%`;
+    mark.style.top = `${y0 * 100}%`;
+    mark.style.width = `${(x1 - x0) * 100}%`;
+    mark.style.height = `${(y1 - y0) * 100}%`;
+    return mark;
+  });
+  box.append(...marks);
+  return marks[0] || null;
 }
 
 // Without a drawable PDF, the passages as text, with the cited one opened and scrolled to.
@@ -190,6 +208,7 @@ async function main() {
       await textLayer.render();
       if (generation !== entry.generation) return null;
       if (marks.has(entry.number)) highlight(textLayer, marks.get(entry.number));
+      if (entry.number === target && passageRegions.length) markRegions(entry.box, passageRegions);
       entry.box.dataset.drawn = "true";
       return textLayer;
     })().catch(() => {
@@ -213,7 +232,9 @@ async function main() {
   const targetEntry = pages[target - 1];
   let mark = null;
   const textLayer = await draw(targetEntry);
-  if (passage.length && textLayer) {
+  if (passageRegions.length && textLayer) {
+    mark = targetEntry.box.querySelector(".region-highlight");
+  } else if (passage.length && textLayer) {
     const found = highlight(textLayer, passage);
     mark = found.first;
     if (mark) marks.set(target, passage);

@@ -11,9 +11,9 @@ from ingestion.models import Document, Membership
 from testkit.documents import make_pdf
 
 
-def png() -> bytes:
+def gif() -> bytes:
     buffer = BytesIO()
-    Image.new("RGB", (8, 8)).save(buffer, "PNG")
+    Image.new("RGB", (8, 8)).save(buffer, "GIF")
     return buffer.getvalue()
 
 
@@ -57,7 +57,7 @@ def test_the_corpora_listed_are_those_the_user_may_read_with_their_role(api, mem
 def test_uploading_many_files_returns_each_ones_document_and_status_url(api, member, corpus, make_member, tmp_path):
     make_member(member, corpus, Membership.Role.CONTRIBUTOR)
     pdf = make_pdf(tmp_path / "notes.pdf", pages=["Page one text.", "Page two text."])
-    files = [named(pdf.read_bytes(), "notes.pdf"), named(b"Plain words.", "words.txt"), named(png(), "x.png")]
+    files = [named(pdf.read_bytes(), "notes.pdf"), named(b"Plain words.", "words.txt"), named(gif(), "x.gif")]
     response = api.post(f"/api/v1/corpora/{corpus.slug}/documents", {"files": files})
     assert response.status_code == 200
     results = response.json()["results"]

@@ -64,8 +64,8 @@ def test_a_dropped_pdf_shows_its_upload_progress_then_its_processing_until_ready
 def test_an_encrypted_pdf_and_an_unsupported_file_show_plain_errors_and_the_page_keeps_working(session, tmp_path):
     corpus = services.create_corpus(name="Mixed bag")
     locked = make_encrypted_pdf(tmp_path / "locked.pdf", password="secret", pages=["Quarterly numbers."])
-    picture = tmp_path / "photo.png"
-    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    picture = tmp_path / "clip.gif"
+    picture.write_bytes(b"GIF89a" + bytes(200))
     page = session.page
     session.open(corpus.get_absolute_url())
 
@@ -76,7 +76,7 @@ def test_an_encrypted_pdf_and_an_unsupported_file_show_plain_errors_and_the_page
         expect(row).to_have_attribute("data-status", "failed", timeout=READY_TIMEOUT_MS)
     locked_row = page.locator("#documents tr", has_text="locked.pdf")
     expect(locked_row.locator(".error-text")).to_contain_text("protected by a password")
-    picture_row = page.locator("#documents tr", has_text="photo.png")
+    picture_row = page.locator("#documents tr", has_text="clip.gif")
     expect(picture_row.locator(".error-text")).to_contain_text("This file is a")
     expect(picture_row.locator(".error-text")).to_contain_text("We can read PDF")
     # Neither can change by trying again: no Retry is offered.

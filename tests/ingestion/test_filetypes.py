@@ -2,6 +2,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from ingestion import filetypes
@@ -43,13 +44,23 @@ def test_latin1_text_counts_as_text(tmp_path):
     assert detect_file_type(latin1, "old.txt").file_type == filetypes.TEXT
 
 
-def test_an_image_is_unsupported_and_named_in_the_message(tmp_path):
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "TIFF"])
+def test_a_png_jpeg_or_tiff_picture_is_read_as_a_picture(tmp_path, image_format):
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(buffer, "PNG")
-    image = write(tmp_path / "scan.png", buffer.getvalue())
-    detection = detect_file_type(image, "scan.png")
+    Image.new("RGB", (8, 8)).save(buffer, image_format)
+    image = write(tmp_path / "scan", buffer.getvalue())
+    detection = detect_file_type(image, "scan")
+    assert detection.file_type == filetypes.IMAGE
+    assert detection.description == f"a {image_format} image"
+
+
+def test_a_gif_is_unsupported_and_named_in_the_message(tmp_path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "GIF")
+    image = write(tmp_path / "anim.gif", buffer.getvalue())
+    detection = detect_file_type(image, "anim.gif")
     assert not detection.is_supported
-    assert "Portable Network Graphics" in detection.problem
+    assert "GIF" in detection.problem
     assert "We can read PDF" in detection.problem
 
 

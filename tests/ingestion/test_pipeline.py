@@ -128,10 +128,11 @@ def test_a_failure_that_a_second_try_might_fix_can_be_retried(upload, tmp_path):
     assert document.can_retry
 
 
-def test_a_scanned_pdf_without_text_fails_with_a_plain_message(upload, tmp_path):
-    document = ingested(upload(make_pdf(tmp_path / "scan.pdf", pages=["", ""])))
+def test_a_pdf_without_text_or_pictures_fails_with_a_plain_message(upload, tmp_path):
+    document = ingested(upload(make_pdf(tmp_path / "blank.pdf", pages=["", ""])))
     assert document.status == Status.FAILED
-    assert "looks like a scanned document" in document.error
+    assert "No text could be found in this PDF, in its text or in its pictures (OCR)" in document.error
+    assert document.ocr_pages_total == 0  # no picture to read
 
 
 def test_a_pdf_with_some_pages_without_text_is_ready_with_a_warning(upload, tmp_path):
@@ -197,7 +198,7 @@ def test_deleting_a_document_removes_its_file_chunks_and_index_entries(corpus, u
 
 def test_the_warning_for_one_blank_page_reads_in_the_singular(upload, tmp_path):
     document = ingested(upload(make_pdf(tmp_path / "one.pdf", pages=["Text.", ""])))
-    assert document.warning == "1 of 2 pages has no text (scanned images?) and was skipped: page 2."
+    assert document.warning == "1 of 2 pages has no text (blank, or a picture without words) and was skipped: page 2."
 
 
 def test_a_corpus_whose_embedding_model_cannot_be_loaded_fails_its_documents_plainly(corpus, upload, tmp_path):
