@@ -7,11 +7,11 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ingestion import access, downloads, services
-from ingestion.forms import UploadForm
+from ingestion.forms import DocumentDetailsForm, UploadForm
 from ingestion.models import Corpus, Document
 
 from .pagination import LazyRows, Pages
-from .schemas import CorpusOut, DocumentOut, Error, PassageOut, UploadOut, responses
+from .schemas import CorpusOut, DocumentDetailsIn, DocumentOut, Error, FieldErrors, PassageOut, UploadOut, responses
 
 router = Router(tags=["documents"])
 
@@ -35,6 +35,8 @@ def document_data(request: HttpRequest, document: Document, role: str | None = N
         "id": document.pk,
         "corpus": document.corpus.slug,
         "title": document.display_title,
+        "date": document.document_date,
+        "source_url": document.source_url,
         "original_name": document.original_name,
         "file_type": document.file_type,
         "size": document.size,
@@ -135,15 +137,39 @@ def get_document(request: HttpRequest, pk: int) -> dict:
     return document_data(request, access.readable_document(request.user, pk))
 
 
+@router.patch(
+    "/documents/{pk}", response=responses({200: DocumentOut, 400: FieldErrors, 403: Error, 404: Error}),
+    url_name="edit_document", summary="Set a document's title, date or source URL",
+)  # fmt: skip
+def edit_document(request: HttpRequest, pk: int, details: DocumentDetailsIn) -> Status:
+    document = access.changeable_document(request.user, pk)
+    sent = details.model_dump(exclude_unset=True)
+    # The page's form checks what is sent, over what is kept.
+    data = {
+        "title": sent.get("title", document.title) or "",
+        "document_date": sent.get("date", document.document_date) or "",
+        "source_url": sent.get("source_url", document.source_url) or "",
+    }
+    form = DocumentDetailsForm(data, instance=Document.objects.get(pk=pk))
+    if not form.is_valid():
+        fields = {"date" if name == "document_date" else name: list(errors) for name, errors in form.errors.items()}
+        return Status(400, {"detail": "Some details were not saved: see fields.", "fields": fields})
+    services.update_details(document, **form.cleaned_data)
+    document.refresh_from_db()
+    return Status(200, document_data(request, document))
+
+
 @router.get(
     "/documents/{pk}/file", response=responses({404: Error}), url_name="document_file",
-    summary="The uploaded file itself (a PDF inline, anything else as a download)",
+    summary="The uploaded file itself (a PDF, PNG or JPEG inline, anything else as a download)",
     openapi_extra={
         "responses": {
             200: {
                 "description": "The file's bytes.",
                 "content": {
                     "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                 },
             }

@@ -1,5 +1,6 @@
 """What the API takes and returns. Its OpenAPI schema is generated from these."""
 
+from datetime import date as date_type
 from datetime import datetime
 from typing import Literal
 
@@ -56,7 +57,9 @@ class StageSeconds(Schema):
 class DocumentOut(Schema):
     id: int
     corpus: str = Field(description="The corpus' slug.")
-    title: str
+    title: str = Field(description="As shown: the title set for it, or its own, or else the file's name.")
+    date: date_type | None = Field(description="The document's own date, when it has one.")
+    source_url: str = Field(description="Where it can be found; answers cite it.")
     original_name: str
     file_type: str
     size: int
@@ -72,6 +75,14 @@ class DocumentOut(Schema):
     status_url: str
     file_url: str
     page_url: str
+
+
+class DocumentDetailsIn(Schema):
+    """Only the fields sent change. An empty title goes back to the file's name; null clears the date."""
+
+    title: str | None = Field(default=None, max_length=500)
+    date: date_type | None = None
+    source_url: str | None = Field(default=None, max_length=1000, description="http or https; empty clears it.")
 
 
 class UploadOutcome(Schema):

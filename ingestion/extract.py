@@ -214,7 +214,8 @@ def read_pdf_page(reader, index: int) -> Page:
         # Its image may still be readable (a scan with a broken text layer).
         return Page(number=index + 1, text="", is_unreadable=True, needs_ocr=True)
     if ocr.needs_ocr(text, has_image=ocr.pdf_page_has_image(page)):
-        return Page(number=index + 1, text="", needs_ocr=True)
+        # The text layer goes along: OCR may find less in the picture than it holds (ocr.better_reading).
+        return Page(number=index + 1, text=text, needs_ocr=True)
     return Page(number=index + 1, text=text)
 
 

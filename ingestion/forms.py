@@ -1,4 +1,4 @@
-"""The forms of the corpus pages: a new corpus, an upload, a member."""
+"""The forms of the corpus and document pages: a new corpus, an upload, a member, a document's details."""
 
 from django import forms
 from django.conf import settings
@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.template.defaultfilters import filesizeformat
 
-from .models import Corpus, Membership
+from .models import Corpus, Document, Membership
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -77,3 +77,28 @@ class MemberForm(forms.Form):
         if cleaned["member"] is None:
             raise forms.ValidationError(f"There is no {'user' if kind == 'user' else 'group'} named “{name}”.")
         return cleaned
+
+
+class DocumentDetailsForm(forms.ModelForm):
+    """What a document is called, when it is from and where it came from, as people fix them. An empty title
+    goes back to the file's name."""
+
+    class Meta:
+        model = Document
+        fields = ["title", "document_date", "source_url"]
+        labels = {"title": "Title", "document_date": "Date", "source_url": "Source URL"}
+        help_texts = {
+            "title": "Leave it empty to show the file's name.",
+            "document_date": "The document's own date (YYYY-MM-DD); empty if it has none.",
+            "source_url": "Where the document can be found (http or https); answers cite it.",
+        }
+        widgets = {"document_date": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_title(self) -> str:
+        return " ".join(self.cleaned_data["title"].split())
+
+    def clean_source_url(self) -> str:
+        url = self.cleaned_data["source_url"]
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("Give an address that starts with http:// or https://.")
+        return url

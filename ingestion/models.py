@@ -1,5 +1,7 @@
 """Corpora, their members, documents, passages (chunks) and re-embeddings."""
 
+import os
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -162,8 +164,10 @@ class Document(models.Model):
 
     @property
     def display_title(self) -> str:
-        # Names and staff-edited titles may be longer than a page can show.
-        return extract.shorten(self.title or self.original_name)
+        """The title set for it, or else the file's name without its extension ("field-notes.pdf" shows as
+        "field-notes"); cut to what a page can show."""
+        name, extension = os.path.splitext(self.original_name)
+        return extract.shorten(self.title or (name if name and extension else self.original_name))
 
     @property
     def is_active(self) -> bool:

@@ -53,7 +53,7 @@ def needs_ocr(text: str, *, has_image: bool) -> bool:
     if is_junk(text):
         # Whether or not it has pictures: a font without its character map extracts as garbage, yet draws.
         return True
-    return has_image and sum(ch.isalnum() for ch in text) < THIN_TEXT_LETTERS
+    return has_image and letter_count(text) < THIN_TEXT_LETTERS
 
 
 def is_junk(text: str) -> bool:
@@ -69,6 +69,18 @@ def looks_like_word(word: str) -> bool:
     letters = sum(ch.isalnum() for ch in word)
     # A letter or digit on its own counts ("a", "I", "3"), and so does unspaced CJK of any length.
     return letters >= max(1, len(word) / 2) and (letters >= 2 or len(word) == 1)
+
+
+def better_reading(layer: Page, read: Page) -> Page:
+    """The page's text layer or its OCR reading, whichever holds more: OCR can find less than a thin
+    layer holds (a word over a photograph); a junk layer never counts."""
+    if is_junk(layer.text) or letter_count(read.text) >= letter_count(layer.text):
+        return read
+    return Page(number=layer.number, text=layer.text)
+
+
+def letter_count(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)
 
 
 def pdf_page_has_image(page) -> bool:  # page: pypdf.PageObject

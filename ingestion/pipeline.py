@@ -319,7 +319,7 @@ def read_by_ocr(document: Document, path: Path, page: extract.Page, deadline: fl
         log.warning("document %s: page %s could not be read by OCR: %s", document.pk, page.number, exc)
         read = extract.Page(number=page.number, text="", is_unreadable=True)
     update(document, ocr_pages_done=document.ocr_pages_done + 1)
-    return read
+    return ocr.better_reading(page, read)
 
 
 def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:

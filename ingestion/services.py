@@ -179,6 +179,13 @@ def retry_document(document: Document) -> bool:
     return bool(queued)
 
 
+def update_details(document: Document, *, title: str, document_date, source_url: str) -> None:
+    """Sets what people see and answers cite: the title (empty: the file's name), date and source URL.
+    Nothing is indexed by them, so the passages stay as they are."""
+    document.title, document.document_date, document.source_url = title, document_date, source_url
+    document.save(update_fields=["title", "document_date", "source_url"])
+
+
 def delete_document(document: Document) -> None:
     """Deletes a document's row, chunks, file and index entries."""
     ids = list(document.chunks.values_list("pk", flat=True))

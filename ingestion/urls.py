@@ -18,6 +18,7 @@ urlpatterns = [
     path("corpora/<slug:slug>/settings/", views.corpus_settings, name="corpus_settings"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file/", views.document_file, name="document_file"),
+    path("documents/<int:pk>/details/", views.edit_details, name="edit_details"),
     path("documents/<int:pk>/retry/", views.retry, name="retry"),
     path("documents/<int:pk>/delete/", views.delete, name="delete"),
 ]

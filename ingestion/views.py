@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from . import access, dispatch, downloads, filetypes, services
-from .forms import CorpusForm, MemberForm, UploadForm
+from .forms import CorpusForm, DocumentDetailsForm, MemberForm, UploadForm
 from .models import Corpus, Document, Membership
 
 CHUNKS_SHOWN = 200
@@ -173,6 +173,22 @@ def render_row(request: HttpRequest, document: Document, role: str | None = None
 @login_required
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     document = access.readable_document(request.user, pk)
+    return render_document(request, document, DocumentDetailsForm(instance=document))
+
+
+@require_POST
+@login_required
+def edit_details(request: HttpRequest, pk: int) -> HttpResponse:
+    document = access.changeable_document(request.user, pk)
+    form = DocumentDetailsForm(request.POST, instance=Document.objects.get(pk=pk))
+    if not form.is_valid():
+        return render_document(request, document, form, status=400)
+    services.update_details(document, **form.cleaned_data)
+    messages.success(request, f"The details of “{document.display_title}” were saved.")
+    return redirect(document)
+
+
+def render_document(request: HttpRequest, document: Document, form: DocumentDetailsForm, status: int = 200):
     chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
     # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to
     # (on its page, for a PDF).
@@ -187,8 +203,16 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cited": cited,
         "cited_id": cited.pk if cited else None,
         "shows_pdf": document.file_type == filetypes.PDF and document.status == Document.Status.READY,
+        "can_change": access.can_change(request.user, document),
+        "details_form": form,
+        "shows_picture": downloads.drawn_picture_type(document) is not None,
+        # Where the cited passage is on the picture, as CSS boxes.
+        "cited_marks": [
+            {"left": f"{x0:.2%}", "top": f"{y0:.2%}", "width": f"{x1 - x0:.2%}", "height": f"{y1 - y0:.2%}"}
+            for x0, y0, x1, y1 in (cited.regions if cited else [])
+        ],
     }
-    return render(request, "ingestion/document.html", context)
+    return render(request, "ingestion/document.html", context, status=status)
 
 
 @login_required

@@ -41,7 +41,9 @@ def test_sampled_passages_of_real_world_pdfs_are_found_and_highlighted_on_their_
             page.wait_for_function(
                 "() => /highlighted|could not|cannot|password/.test(document.getElementById('pdf-status').textContent)"
             )
-            on_page = page.locator(f'.pdf-page[data-page-number="{chunk.page}"] .textLayer .highlight')
+            # A passage read by OCR is marked by boxes where its lines are, not in the text layer.
+            marks = ".textLayer .highlight" if not chunk.is_ocr else ".region-highlight"
+            on_page = page.locator(f'.pdf-page[data-page-number="{chunk.page}"] {marks}')
             if on_page.count():
                 located += 1
             else:

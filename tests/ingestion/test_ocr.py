@@ -119,3 +119,14 @@ def test_a_damaged_picture_is_refused_in_words(tmp_path):
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
     with pytest.raises(ocr.ExtractionError, match="This picture could not be read"):
         ocr.image_frame_count(broken)
+
+
+def test_a_thin_text_layer_stays_when_its_picture_reads_as_less_but_a_junk_one_never_does():
+    layer = ocr.Page(number=1, text="pdf.js", needs_ocr=True)
+    empty = ocr.Page(number=1, text="", is_ocr=True)
+    fuller = ocr.Page(number=1, text="pdf.js test page, scanned", is_ocr=True)
+    assert ocr.better_reading(layer, empty).text == "pdf.js"
+    assert not ocr.better_reading(layer, empty).needs_ocr
+    assert ocr.better_reading(layer, fuller) is fuller
+    junk = ocr.Page(number=1, text=": ., dP . . i, . .", needs_ocr=True)
+    assert ocr.better_reading(junk, empty) is empty

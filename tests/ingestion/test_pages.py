@@ -43,7 +43,7 @@ def test_a_duplicate_upload_from_the_page_names_the_document_it_duplicates(staff
     (result,) = upload_json(staff_client, corpus, SimpleUploadedFile("copy.pdf", data)).json()["results"]
     assert result["outcome"] == "duplicate"
     assert result["document"]["id"] == Document.objects.get().pk
-    assert result["document"]["title"] == "a.pdf"
+    assert result["document"]["title"] == "a"
     assert Document.objects.count() == 1
 
 

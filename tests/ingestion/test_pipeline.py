@@ -118,7 +118,7 @@ def test_a_pdf_with_a_password_fails_with_a_plain_message(upload, tmp_path):
 def test_a_pdf_whose_own_title_is_a_file_name_is_titled_by_its_upload_name(upload, tmp_path):
     document = ingested(upload(make_pdf(tmp_path / "siege-of-vicksburg.pdf", pages=["Text."], title="Binder1.pdf")))
     assert document.title == ""
-    assert document.display_title == "siege-of-vicksburg.pdf"
+    assert document.display_title == "siege-of-vicksburg"
 
 
 def test_a_failure_that_a_second_try_might_fix_can_be_retried(upload, tmp_path):

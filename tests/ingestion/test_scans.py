@@ -103,3 +103,28 @@ def test_the_row_of_a_document_being_read_by_ocr_names_the_page(upload, tmp_path
     assert document.progress_percent == 0  # no page finished yet
     document.pages_done = 6
     assert document.progress_percent == 40  # reading scans is most of the work
+
+
+def test_a_picture_opens_in_the_browser_with_the_cited_passage_marked_on_it(
+    upload, tmp_path, client, django_user_model
+):
+    document = ingested(upload(save_scan(tmp_path / "notice.png", [draw_page([HARBOUR], dpi=150)], dpi=150)))
+    chunk = document.chunks.get()
+    client.force_login(django_user_model.objects.create_user(username="reader", is_staff=True))
+    html = client.get(f"{document.get_absolute_url()}?passage={chunk.pk}").content.decode()
+    assert 'class="image-page"' in html
+    x0, y0, _, _ = chunk.regions[0]
+    assert f'<div class="region-highlight" style="left: {x0:.2%}; top: {y0:.2%};' in html
+    response = client.get(f"/documents/{document.pk}/file/")
+    assert response["Content-Type"] == "image/png"
+    assert "attachment" not in response["Content-Disposition"]
+    assert response["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_a_tiff_is_not_drawn_but_its_text_is_shown(upload, tmp_path, client, django_user_model):
+    document = ingested(upload(save_scan(tmp_path / "notice.tif", [draw_page([HARBOUR], dpi=100)], dpi=100)))
+    client.force_login(django_user_model.objects.create_user(username="reader", is_staff=True))
+    html = client.get(document.get_absolute_url()).content.decode()
+    assert 'class="image-page"' not in html
+    assert "blue ledger" in html
+    assert "attachment" in client.get(f"/documents/{document.pk}/file/")["Content-Disposition"]
