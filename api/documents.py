@@ -3,15 +3,27 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from ingestion import access, downloads, services
+from ingestion.extracted import ExtractionError
 from ingestion.forms import DocumentDetailsForm, UploadForm
 from ingestion.models import Corpus, Document
 
 from .pagination import LazyRows, Pages
-from .schemas import CorpusOut, DocumentDetailsIn, DocumentOut, Error, FieldErrors, PassageOut, UploadOut, responses
+from .schemas import (
+    CorpusOut,
+    DocumentDetailsIn,
+    DocumentOut,
+    Error,
+    FieldErrors,
+    PassageOut,
+    PasswordIn,
+    UploadOut,
+    responses,
+)
 
 router = Router(tags=["documents"])
 
@@ -52,6 +64,7 @@ def document_data(request: HttpRequest, document: Document, role: str | None = N
         },
         "seconds": {"parse": document.parse_seconds, "embed": document.embed_seconds, "index": document.index_seconds},
         "error": document.error,
+        "needs_password": document.needs_password,
         "warning": document.warning,
         "can_delete": access.can_change(request.user, document, role),
         "created_at": document.created_at,
@@ -197,6 +210,21 @@ def list_passages(request: HttpRequest, pk: int) -> list[dict]:
 def delete_document(request: HttpRequest, pk: int) -> Status:
     services.delete_document(access.changeable_document(request.user, pk))
     return Status(204, None)
+
+
+@router.post(
+    "/documents/{pk}/password", response=responses({200: DocumentOut, 400: Error, 403: Error, 404: Error}),
+    url_name="unlock_document", summary="Read an encrypted PDF with its password (used once, never kept)",
+)  # fmt: skip
+@sensitive_variables("body")
+def unlock_document(request: HttpRequest, pk: int, body: PasswordIn) -> Status:
+    document = access.changeable_document(request.user, pk)
+    try:
+        services.unlock_document(document, body.password)
+    except ExtractionError as exc:
+        return Status(400, {"detail": str(exc)})
+    document.refresh_from_db()
+    return Status(200, document_data(request, document))
 
 
 @router.post(

@@ -68,6 +68,7 @@ class DocumentOut(Schema):
     progress: Progress
     seconds: StageSeconds = Field(description="How long each stage of ingestion took.")
     error: str = Field(description="Why it failed, when it did.")
+    needs_password: bool = Field(description="An encrypted PDF: POST its password to .../password to read it.")
     warning: str = Field(description="Ready, but something was skipped (pages without text, say).")
     can_delete: bool = Field(description="Whether you may delete (or retry) it.")
     created_at: datetime
@@ -83,6 +84,10 @@ class DocumentDetailsIn(Schema):
     title: str | None = Field(default=None, max_length=500)
     date: date_type | None = None
     source_url: str | None = Field(default=None, max_length=1000, description="http or https; empty clears it.")
+
+
+class PasswordIn(Schema):
+    password: str = Field(max_length=1000, description="The PDF's password: used once to read it, never kept.")
 
 
 class UploadOutcome(Schema):

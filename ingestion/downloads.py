@@ -9,11 +9,13 @@ from .models import Document
 DRAWN_PICTURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 
 
-def original_file(document: Document) -> FileResponse:
+def original_file(document: Document, *, readable: bool = False) -> FileResponse:
     """The file as uploaded. Only a PDF, a PNG and a JPEG open in the browser: an uploaded HTML page served
-    from our own address could run its scripts as the reader, so every other type is a download."""
+    from our own address could run its scripts as the reader, so every other type is a download.
+    readable: for the page's viewer, the copy of an encrypted PDF that its password opened, if there is one."""
+    stored = document.unlocked_file if readable and document.unlocked_file else document.file
     try:
-        handle = document.file.open("rb")
+        handle = stored.open("rb")
     except (FileNotFoundError, ValueError) as exc:
         raise Http404("The file of this document is no longer stored.") from exc
     is_pdf = document.file_type == filetypes.PDF

@@ -16,12 +16,13 @@ from pathlib import Path
 import charset_normalizer
 
 from . import filetypes, ocr
-from .extracted import ExtractionError, FinalExtractionError, Page
+from .extracted import ExtractionError, FinalExtractionError, Page, PasswordNeeded
 
 ENCRYPTED = (
-    "This PDF is protected by a password. Remove the password (for example by printing it "
-    "to a new PDF) and upload it again."
+    "This PDF is protected by a password. Give the password on this document's page to read it (it is used "
+    "once and not kept), or upload a copy without the password."
 )
+WRONG_PASSWORD = "That password does not open this PDF. Check it and try again."
 DAMAGED_PDF = "This PDF is damaged and could not be read. Try saving it again from the program that made it."
 DAMAGED_DOCX = "This Word document is damaged and could not be read. Try saving it again from Word."
 TOO_MUCH_UNPACKED = (
@@ -176,16 +177,32 @@ def open_pdf(path: Path):  # -> pypdf.PdfReader
         reader = PdfReader(path, strict=False)
         # Many PDFs are "encrypted" with an empty password only to set permissions.
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise FinalExtractionError(ENCRYPTED)
+            raise PasswordNeeded(ENCRYPTED)
         len(reader.pages)
     except (ExtractionError, MemoryError):
         raise  # MemoryError: the sandbox says what happened, in words
     except (FileNotDecryptedError, WrongPasswordError, DependencyError) as exc:
-        raise FinalExtractionError(ENCRYPTED) from exc
+        raise PasswordNeeded(ENCRYPTED) from exc
     except Exception as exc:
         # pypdf raises many types on malformed files (even AttributeError): all mean "damaged".
         raise ExtractionError(DAMAGED_PDF) from exc
     return reader
+
+
+def write_unlocked_pdf(path: Path, password: str, out: Path) -> None:
+    """Writes a copy of the PDF without its encryption, if the password opens it; the password is used here
+    and nowhere else (the caller neither stores nor logs it)."""
+    from pypdf import PasswordType, PdfReader, PdfWriter
+
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and reader.decrypt(password) == PasswordType.NOT_DECRYPTED:
+            raise ExtractionError(WRONG_PASSWORD)
+        PdfWriter(clone_from=reader).write(out)
+    except (ExtractionError, MemoryError):
+        raise
+    except Exception as exc:
+        raise ExtractionError(DAMAGED_PDF) from exc
 
 
 def read_pdf_metadata(path: Path) -> Metadata:

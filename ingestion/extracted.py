@@ -11,6 +11,10 @@ class FinalExtractionError(ExtractionError):
     """A file that no second try can read as it is (a password, a type we do not read): no Retry is offered."""
 
 
+class PasswordNeeded(FinalExtractionError):
+    """A PDF that opens only with its password, which its document page asks for."""
+
+
 @dataclass(frozen=True)
 class Page:
     number: int | None  # 1-based for PDFs; None for formats without pages

@@ -1,6 +1,7 @@
 """Corpora, their members, documents, passages (chunks) and re-embeddings."""
 
 import os
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -132,6 +133,10 @@ class Document(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)  # why it failed, in words a user understands
     error_is_final = models.BooleanField(default=False)  # trying again cannot help (a password, say)
+    needs_password = models.BooleanField(default=False)  # an encrypted PDF: its page asks for the password
+    # A copy without the encryption, written when someone gave the password (which is not kept); `file` stays
+    # the original, as uploaded.
+    unlocked_file = models.FileField(max_length=300, blank=True)
     warning = models.TextField(blank=True)  # ready, but something was skipped
     embedding_model = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -168,6 +173,11 @@ class Document(models.Model):
         "field-notes"); cut to what a page can show."""
         name, extension = os.path.splitext(self.original_name)
         return extract.shorten(self.title or (name if name and extension else self.original_name))
+
+    @property
+    def readable_path(self) -> Path:
+        """The file the pipeline reads: the unlocked copy of an encrypted PDF, else the upload itself."""
+        return Path((self.unlocked_file or self.file).path)
 
     @property
     def is_active(self) -> bool:

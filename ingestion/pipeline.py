@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import corpus_index, encoders, extract, filetypes, ocr, sandbox
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
-from .extract import ExtractionError, FinalExtractionError
+from .extract import ExtractionError, FinalExtractionError, PasswordNeeded
 from .models import Chunk, Corpus, Document
 from .page_notes import page_warning
 from .vector_index import IndexBusy, IndexStore
@@ -85,7 +85,8 @@ def ingest_document(document_id: int, *, task_id: str = "") -> None:
     except DocumentGone:
         log.info("document %s was deleted or taken over while processing; stopped", document_id)
     except ExtractionError as exc:
-        fail(document, str(exc), is_final=isinstance(exc, FinalExtractionError))
+        fail(document, str(exc), is_final=isinstance(exc, FinalExtractionError),
+             needs_password=isinstance(exc, PasswordNeeded))  # fmt: skip
     except OutOfTime:
         fail(document, time_limit_message())
     except EncoderUnavailable:
@@ -136,7 +137,7 @@ def stale_before(now=None):
 
 def run_pipeline(document: Document) -> None:
     encoder = encoders.encoder_for(document.corpus.embedding_model)
-    path = Path(document.file.path)
+    path = document.readable_path
     if not path.exists():
         raise ExtractionError(FILE_MISSING)
     if document.file_type not in filetypes.EXTENSIONS:
@@ -356,13 +357,15 @@ def update(document: Document, *, new_chunks: list[Chunk] | None = None, **field
         setattr(document, name, value)
 
 
-def fail(document: Document, message: str, *, is_final: bool = False) -> None:
+def fail(document: Document, message: str, *, is_final: bool = False, needs_password: bool = False) -> None:
     log.info("document %s failed: %s", document.pk, message)
     owned = Document.objects.filter(pk=document.pk, claim_token=document.claim_token)
-    mark_failed(owned, document, message, is_final=is_final)
+    mark_failed(owned, document, message, is_final=is_final, needs_password=needs_password)
 
 
-def mark_failed(owned, document: Document, message: str, *, is_final: bool = False) -> bool:
+def mark_failed(
+    owned, document: Document, message: str, *, is_final: bool = False, needs_password: bool = False
+) -> bool:
     """Marks the document failed, if `owned` (a filter on its claim) still finds it, and removes its
     chunks in the same transaction: nobody sees it failed with half its passages still there. is_final:
     trying again cannot help, so no Retry is offered."""
@@ -371,6 +374,7 @@ def mark_failed(owned, document: Document, message: str, *, is_final: bool = Fal
             status=Status.FAILED,
             error=message,
             error_is_final=is_final,
+            needs_password=needs_password,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
         )

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.debug import sensitive_variables
 
-from . import corpus_index, dispatch, filetypes, reembedding
+from . import corpus_index, dispatch, extract, filetypes, reembedding, sandbox
 from .models import Corpus, Document, Membership, Reembedding
 from .pipeline import stale_before
 
@@ -28,6 +30,8 @@ Status = Document.Status
 COPY_BUFFER = 1024 * 1024
 INDEX_WAIT_FOR_DELETE = 5  # seconds
 REEMBEDDING_NOT_SENT = "The task queue did not answer, so the re-embedding did not start. Try again."
+UNLOCK_SECONDS = 120
+UNLOCK_TOO_SLOW = "Opening this PDF with its password took too long, so it was stopped. Try again later."
 STORAGE_FAILED = "The server could not store this file (its disk may be full). Nothing was saved; try again later."
 
 
@@ -179,6 +183,40 @@ def retry_document(document: Document) -> bool:
     return bool(queued)
 
 
+@sensitive_variables("password")
+def unlock_document(document: Document, password: str) -> None:
+    """Reads an encrypted PDF with its password, once, and queues it: a copy without the encryption is written
+    beside the original (which stays as uploaded), and the pipeline reads that. The password is not stored,
+    logged or sent to a worker. Raises ExtractionError, in words, for a wrong password or a damaged file.
+
+    The file is opened in the sandbox (a child process with the parsers' memory cap and a deadline), as a
+    worker would: an encrypted PDF is still an untrusted one."""
+    if not document.needs_password:
+        raise extract.ExtractionError("This document does not need a password.")
+    original = Path(document.file.path)
+    relative = f"{os.path.dirname(document.file.name)}/{original.stem}-unlocked.pdf"
+    out = Path(settings.MEDIA_ROOT) / relative
+    try:
+        limit = settings.PARSE_MEMORY_MB * 1024**2
+        sandbox.run(extract.write_unlocked_pdf, original, password, out, memory_limit=limit,
+                    deadline=time.monotonic() + UNLOCK_SECONDS)  # fmt: skip
+    except sandbox.TimedOut as exc:
+        out.unlink(missing_ok=True)
+        raise extract.ExtractionError(UNLOCK_TOO_SLOW) from exc
+    except Exception:
+        out.unlink(missing_ok=True)
+        raise
+    with transaction.atomic():
+        queued = Document.objects.filter(pk=document.pk, status=Status.FAILED, needs_password=True).update(
+            unlocked_file=relative, needs_password=False, error_is_final=False, status=Status.QUEUED, error="",
+            warning="", attempts=0, queued_at=timezone.now(),
+        )  # fmt: skip
+        if queued:
+            transaction.on_commit(lambda: dispatch.ingest(document.pk))
+    if not queued:
+        out.unlink(missing_ok=True)
+
+
 def update_details(document: Document, *, title: str, document_date, source_url: str) -> None:
     """Sets what people see and answers cite: the title (empty: the file's name), date and source URL.
     Nothing is indexed by them, so the passages stay as they are."""
@@ -189,9 +227,11 @@ def update_details(document: Document, *, title: str, document_date, source_url:
 def delete_document(document: Document) -> None:
     """Deletes a document's row, chunks, file and index entries."""
     ids = list(document.chunks.values_list("pk", flat=True))
-    corpus_id, file_name, storage = document.corpus_id, document.file.name, document.file.storage
+    corpus_id, storage = document.corpus_id, document.file.storage
+    file_names = [name for name in (document.file.name, document.unlocked_file.name) if name]
     document.delete()
-    storage.delete(file_name)
+    for file_name in file_names:
+        storage.delete(file_name)
     # A web request does not wait long for the index; a worker may hold it.
     corpus_index.remove_chunk_ids(corpus_id, ids, lock_timeout=INDEX_WAIT_FOR_DELETE)
 

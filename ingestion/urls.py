@@ -19,6 +19,7 @@ urlpatterns = [
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file/", views.document_file, name="document_file"),
     path("documents/<int:pk>/details/", views.edit_details, name="edit_details"),
+    path("documents/<int:pk>/password/", views.unlock, name="unlock"),
     path("documents/<int:pk>/retry/", views.retry, name="retry"),
     path("documents/<int:pk>/delete/", views.delete, name="delete"),
 ]

@@ -7,9 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from . import access, dispatch, downloads, filetypes, services
+from .extracted import ExtractionError
 from .forms import CorpusForm, DocumentDetailsForm, MemberForm, UploadForm
 from .models import Corpus, Document, Membership
 
@@ -188,6 +190,21 @@ def edit_details(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(document)
 
 
+@sensitive_post_parameters("password")
+@require_POST
+@login_required
+def unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    document = access.changeable_document(request.user, pk)
+    password = request.POST.get("password", "")
+    try:
+        services.unlock_document(document, password)
+    except ExtractionError as exc:
+        messages.error(request, str(exc))
+        return redirect(document)
+    messages.success(request, f"“{document.display_title}” opened with its password and is being read.")
+    return redirect(document.corpus)
+
+
 def render_document(request: HttpRequest, document: Document, form: DocumentDetailsForm, status: int = 200):
     chunks = list(document.chunks.defer("vector")[:CHUNKS_SHOWN])
     # A citation links here with ?passage=<chunk id>: that passage is shown, marked and scrolled to
@@ -218,7 +235,8 @@ def render_document(request: HttpRequest, document: Document, form: DocumentDeta
 @login_required
 def document_file(request: HttpRequest, pk: int) -> FileResponse:
     """The uploaded file itself (the API's GET /documents/{id}/file serves it to tokens)."""
-    return downloads.original_file(access.readable_document(request.user, pk))
+    readable = request.GET.get("view") == "1"
+    return downloads.original_file(access.readable_document(request.user, pk), readable=readable)
 
 
 @require_POST
