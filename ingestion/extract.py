@@ -15,7 +15,7 @@ from pathlib import Path
 
 import charset_normalizer
 
-from . import filetypes, ocr
+from . import filetypes, markup, ocr
 from .extracted import ExtractionError, FinalExtractionError, Page, PasswordNeeded
 
 ENCRYPTED = (
@@ -125,7 +125,10 @@ def read_raw_metadata(path: Path, file_type: str, *, max_unpacked: int) -> Metad
     if file_type == filetypes.HTML:
         return read_html_metadata(decode_text(path.read_bytes()))
     if file_type == filetypes.MARKDOWN:
-        return Metadata(title=markdown_title(decode_text(path.read_bytes())), date=None, page_count=1)
+        source = decode_text(path.read_bytes())
+        front, _ = markup.split_front_matter(source)
+        title = clean_text(front.title) or markdown_title(source)
+        return Metadata(title=title, date=parse_iso_date(front.date), page_count=1)
     if file_type == filetypes.IMAGE:
         return Metadata(title="", date=None, page_count=ocr.image_frame_count(path))
     return Metadata(title="", date=None, page_count=1)
@@ -161,7 +164,11 @@ def read_pages(
         return [Page(number=None, text=read_docx_text(path, max_unpacked=max_unpacked))]
     if file_type == filetypes.HTML:
         return [Page(number=None, text=html_to_text(decode_text(path.read_bytes())))]
-    if file_type in (filetypes.MARKDOWN, filetypes.TEXT):
+    if file_type == filetypes.MARKDOWN:
+        return [Page(number=None, text=clean_text(markup.markdown_to_text(decode_text(path.read_bytes()))))]
+    if file_type == filetypes.RST:
+        return [Page(number=None, text=clean_text(markup.rst_to_text(decode_text(path.read_bytes()))))]
+    if file_type == filetypes.TEXT:
         return [Page(number=None, text=clean_text(decode_text(path.read_bytes())))]
     raise FinalExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
 

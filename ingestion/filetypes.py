@@ -11,14 +11,16 @@ PDF = "pdf"
 DOCX = "docx"
 HTML = "html"
 MARKDOWN = "markdown"
+RST = "rst"
 TEXT = "text"
 IMAGE = "image"  # a scan or photo, read by OCR
 UNSUPPORTED = "unsupported"
 
-EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", TEXT: ".txt", IMAGE: ".image"}
-LABELS = {PDF: "PDF", DOCX: "Word", HTML: "HTML", MARKDOWN: "Markdown", TEXT: "Text", IMAGE: "Picture",
-          UNSUPPORTED: "Unsupported"}  # fmt: skip
-SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown, plain text or picture (PNG, JPEG, TIFF)"
+EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", RST: ".rst", TEXT: ".txt",
+              IMAGE: ".image"}  # fmt: skip
+LABELS = {PDF: "PDF", DOCX: "Word", HTML: "HTML", MARKDOWN: "Markdown", RST: "reStructuredText", TEXT: "Text",
+          IMAGE: "Picture", UNSUPPORTED: "Unsupported"}  # fmt: skip
+SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown, reStructuredText, plain text or picture (PNG, JPEG, TIFF)"
 # Scans and photos, by their first bytes: (signature, description).
 IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -30,6 +32,7 @@ IMAGE_SIGNATURES = (
 EMPTY = "an empty file"
 SNIFF_BYTES = 64 * 1024
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
+RST_SUFFIXES = {".rst", ".rest"}
 TEXT_SUFFIXES = {".txt", ".text"}
 # What an HTML page opens with once its XML declaration and comments are skipped (html_starts_at does
 # that in a loop: a pattern with a repeated comment group backtracks exponentially on unclosed comments).
@@ -86,6 +89,8 @@ def detect_from_content(path: Path, head: bytes, filename: str) -> Detection:
     if looks_like_text(head):
         if starts_like_html(head):
             return Detection(HTML, "an HTML page")
+        if Path(filename).suffix.lower() in RST_SUFFIXES:
+            return Detection(RST, "a reStructuredText file")
         if is_markdown(head, filename):
             return Detection(MARKDOWN, "a Markdown file")
         return Detection(TEXT, "a text file")

@@ -241,7 +241,6 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     empty_pages: list[int] = []
     unreadable_pages: list[int] = []
     ordinal = pages_done = 0
-    is_markdown = document.file_type == filetypes.MARKDOWN
     for page in iter_pages_isolated(path, document, deadline):
         check_time(deadline)
         if page.needs_ocr:
@@ -252,7 +251,8 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
         elif not any(ch.isalnum() for ch in page.text):
             empty_pages.append(page.number or pages_done)
         digest.add(page.text)
-        for piece in chunker.split(page.text, is_markdown=is_markdown):
+        # Markdown arrives as plain text (markup.py): its markup is gone, its paragraphs kept.
+        for piece in chunker.split(page.text):
             pending.append(
                 Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number,
                       char_start=piece.start, char_end=piece.end, token_count=piece.token_count,

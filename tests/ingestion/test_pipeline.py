@@ -254,7 +254,7 @@ def test_a_file_with_the_same_text_as_a_document_of_the_corpus_is_refused_as_a_d
     assert first.status == Status.READY
     second = ingested(upload(tmp_path / "holmes.html"))
     assert second.status == Status.FAILED
-    assert second.error == pipeline.SAME_TEXT.format(title="holmes.txt")
+    assert second.error == pipeline.SAME_TEXT.format(title="holmes")
     assert second.chunks.count() == 0
     # Once the first is gone, the other may come in.
     services.delete_document(first)
