@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import corpus_index, encoders, extract, filetypes, ocr, sandbox
+from . import corpus_index, encoders, extract, filetypes, ocr, page_cleaning, sandbox
 from .chunking import Chunker
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError, FinalExtractionError, PasswordNeeded
@@ -241,22 +241,27 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     empty_pages: list[int] = []
     unreadable_pages: list[int] = []
     ordinal = pages_done = 0
-    for page in iter_pages_isolated(path, document, deadline):
+    for page, recurring in iter_pages_isolated(path, document, deadline):
         check_time(deadline)
         if page.needs_ocr:
             page = read_by_ocr(document, path, page, deadline)
         pages_done += 1
+        # A PDF's running heads, footers and page numbers go, and its hyphen-broken words are joined; Markdown
+        # and reStructuredText arrive as plain text already (markup.py).
+        is_pdf = document.file_type == filetypes.PDF
+        cleaned = page_cleaning.clean(page.text, recurring) if is_pdf else page_cleaning.as_is(page.text)
         if page.is_unreadable:
             unreadable_pages.append(page.number or pages_done)
-        elif not any(ch.isalnum() for ch in page.text):
+        elif not any(ch.isalnum() for ch in cleaned.text):
             empty_pages.append(page.number or pages_done)
-        digest.add(page.text)
-        # Markdown arrives as plain text (markup.py): its markup is gone, its paragraphs kept.
-        for piece in chunker.split(page.text):
+        digest.add(cleaned.text)
+        for piece in chunker.split(cleaned.text):
+            # Offsets into the page's own text, where an OCR'd page's line boxes are.
+            start, end = cleaned.original(piece.start), cleaned.original(max(piece.end - 1, piece.start)) + 1
             pending.append(
                 Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number,
-                      char_start=piece.start, char_end=piece.end, token_count=piece.token_count,
-                      is_ocr=page.is_ocr, regions=ocr.regions(page.boxes, piece.start, piece.end))
+                      char_start=start, char_end=end, token_count=piece.token_count,
+                      is_ocr=page.is_ocr, regions=ocr.regions(page.boxes, start, end))
             )  # fmt: skip
             ordinal += 1
         if page.is_ocr or pages_done % settings.INGEST_PAGE_BATCH == 0:
@@ -287,9 +292,12 @@ def extract_isolated(document: Document, function, *args, deadline: float):  # -
         raise OutOfTime from exc
 
 
-def iter_pages_isolated(path: Path, document: Document, deadline: float) -> Iterator[extract.Page]:
-    """The document's pages, read in the sandbox PAGES_PER_READ at a time (pages_total is known by now); the
-    count of pages to read by OCR grows as each stretch is read."""
+def iter_pages_isolated(
+    path: Path, document: Document, deadline: float
+) -> Iterator[tuple[extract.Page, frozenset[str]]]:
+    """The document's pages, read in the sandbox PAGES_PER_READ at a time (pages_total is known by now), each
+    with the lines that recur at the edges of its stretch's pages (page_cleaning.furniture: found among the
+    pages with a text layer). The count of pages to read by OCR grows as each stretch is read."""
     step = PAGES_PER_READ
     for start in range(0, max(document.pages_total, 1), step):
         pages = extract_isolated(document, extract.read_pages, path, document.file_type, start, start + step,
@@ -297,7 +305,9 @@ def iter_pages_isolated(path: Path, document: Document, deadline: float) -> Iter
         scanned = sum(page.needs_ocr for page in pages)
         if scanned:
             update(document, ocr_pages_total=document.ocr_pages_total + scanned)
-        yield from pages
+        recurring = page_cleaning.furniture([page.text for page in pages if not page.needs_ocr])
+        for page in pages:
+            yield page, recurring
 
 
 def read_by_ocr(document: Document, path: Path, page: extract.Page, deadline: float) -> extract.Page:
