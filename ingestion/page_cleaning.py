@@ -8,6 +8,7 @@ characters of the page it came from (an OCR'd page marks its passages by those).
 
 import bisect
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 EDGE_LINES = 2  # lines at the top and at the bottom of a page where running heads and footers are
 # A line at a page's edge is furniture when it recurs, digits aside, on at least this share of the pages,
@@ -15,6 +16,9 @@ EDGE_LINES = 2  # lines at the top and at the bottom of a page where running hea
 RECURRING_SHARE = 0.5
 RECURRING_PAGES = 3
 LONGEST_FURNITURE = 120  # characters: a longer line is text, however often it recurs
+# A line whose key is this close to a recurring one's (difflib's ratio), both this long, is the same line.
+CLOSE_KEY_RATIO = 0.85
+CLOSE_KEY_CHARS = 10
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,28 @@ def as_is(text: str) -> Cleaned:
 
 
 def line_key(line: str) -> str:
-    """A line as running heads repeat it: case, spacing and the digits of page numbers aside."""
-    return " ".join("".join("#" if ch.isdigit() else ch for ch in line.casefold()).split())
+    """A line as running heads repeat it: its letters, case, spacing, punctuation and the page number aside
+    ("50 THE SIEGE OF VICKSBURG." and "THE SIEGE OF VICKSBURG. 49" are one); a number alone is "#"."""
+    chars: list[str] = []
+    for ch in line.casefold():
+        if ch.isdigit():
+            if not chars or chars[-1] != "#":
+                chars.append("#")
+        elif ch.isalnum():
+            chars.append(ch)
+    key = "".join(chars).strip("#")
+    return key or ("#" if "#" in chars else "")
+
+
+def is_furniture(key: str, recurring: frozenset[str]) -> bool:
+    """The key is one of the recurring lines, or nearly (an OCR layer misreads a running head now and then:
+    "VICKSBUEG", "SIEGE OP")."""
+    if key in recurring:
+        return True
+    return len(key) >= CLOSE_KEY_CHARS and any(
+        len(other) >= CLOSE_KEY_CHARS and SequenceMatcher(None, key, other).ratio() >= CLOSE_KEY_RATIO
+        for other in recurring
+    )
 
 
 def edge_lines(text: str) -> list[str]:
@@ -64,7 +88,7 @@ def clean(text: str, recurring: frozenset[str] = frozenset()) -> Cleaned:
     lines = text.splitlines(keepends=True)
     non_blank = [index for index, line in enumerate(lines) if line.strip()]
     at_edge = set(non_blank[:EDGE_LINES] + non_blank[-EDGE_LINES:])
-    dropped = {index for index in at_edge if line_key(lines[index]) in recurring}
+    dropped = {index for index in at_edge if is_furniture(line_key(lines[index]), recurring)}
     if len(dropped) == len(non_blank):
         dropped = set()  # a page that holds nothing else keeps its lines
     pieces: list[tuple[int, str]] = []  # (origin, text) of each kept stretch

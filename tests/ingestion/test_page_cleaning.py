@@ -2,7 +2,11 @@
 
 import random
 
-from ingestion import page_cleaning
+import pytest
+
+from ingestion import extract, filetypes, page_cleaning
+
+from ..conftest import SHARED
 
 WORDS = ["river", "siege", "camp", "guns", "shell", "tent", "hill", "army", "lines", "works", "trench"]
 
@@ -60,3 +64,17 @@ def test_a_hyphen_between_words_or_before_a_capital_stays():
     assert page_cleaning.clean("north-\nSouth line").text == "north-\nSouth line"
     assert page_cleaning.clean("items 1-\n2 here").text == "items 1-\n2 here"
     assert page_cleaning.clean("ends with -\nnothing").text == "ends with -\nnothing"
+
+
+VICKSBURG = SHARED / "eval" / "pdfs" / "pypdf_Siege_of_Vicksburg_OCR-6p.pdf"
+
+
+@pytest.mark.skipif(not VICKSBURG.exists(), reason=f"{VICKSBURG} is not here (it is in CI)")
+def test_a_scanned_books_running_heads_go_even_where_its_ocr_layer_misread_them():
+    pages = [page.text for page in extract.iter_pages(VICKSBURG, filetypes.PDF)]
+    assert "VICKSBUEG" in pages[1]
+    assert "SIEGE   OP" in pages[3]
+    recurring = page_cleaning.furniture(pages)
+    cleaned = [page_cleaning.clean(text, recurring).text for text in pages]
+    assert not any("SIEGE" in text.split("\n", 1)[0] for text in cleaned)
+    assert "it became too conspicuous and dangerous for use." in " ".join(cleaned[0].split())
