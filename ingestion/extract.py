@@ -345,11 +345,15 @@ def decode_text(raw: bytes) -> str:
 
 def html_to_text(html: str) -> str:
     from inscriptis import get_text
+    from inscriptis.css_profiles import CSS_PROFILES
+    from inscriptis.model.config import ParserConfig
 
     if not html.strip():
         return ""
-    # inscriptis lays out block elements on their own lines and skips scripts and styles.
-    text = get_text(html)
+    # inscriptis lays out block elements on their own lines and skips scripts and styles. Its strict profile
+    # lays out inline elements as a browser does: a drop capital (<span class="dropcap">T</span>o) stays one
+    # word, where the default pads it apart ("T o Sherlock").
+    text = get_text(html, ParserConfig(css=CSS_PROFILES["strict"]))
     lines = [line.strip() for line in text.splitlines()]
     return clean_text(BLANK_LINES.sub("\n\n", "\n".join(lines)).strip())
 

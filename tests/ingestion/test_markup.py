@@ -96,3 +96,13 @@ def test_a_rst_file_is_read_as_restructuredtext_and_its_passages_hold_no_markup(
     assert "Maximum Line Length" in text
     assert "-----" not in text
     assert ".. _" not in text
+
+
+def test_an_html_drop_capital_stays_part_of_its_word(tmp_path):
+    path = tmp_path / "holmes.html"
+    path.write_text(
+        '<html><body><p><span class="dropcap" style="font-size: 1.5em">T</span>o Sherlock Holmes she is '
+        "always <i>the</i> woman.</p><p>Second paragraph.</p></body></html>"
+    )
+    text = extract.read_pages(path, filetypes.HTML, 0, 1)[0].text
+    assert text == "To Sherlock Holmes she is always the woman.\n\nSecond paragraph."
