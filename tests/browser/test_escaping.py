@@ -14,6 +14,7 @@ NOTES = (
     "<img src=x onerror=alert(2)> The valve must be closed before the pump is serviced."
 )
 HOSTILE_NAME = "<img src=x onerror=alert(3)>.txt"
+HOSTILE_TITLE = "<img src=x onerror=alert(3)>"  # the name shown as the title, without its extension
 PAGE_HTML = (
     "<html><head><title>Pump manual <script>alert(5)</script></title></head><body>"
     "<p>The pump manual says: &lt;script&gt;alert(6)&lt;/script&gt; service the pump yearly.</p>"
@@ -42,7 +43,7 @@ def test_markup_in_documents_and_answers_is_shown_as_text_and_never_runs(session
     expect(page.locator("#documents")).to_contain_text(HOSTILE_NAME)
     session.screenshot("corpus")
 
-    page.get_by_role("link", name=HOSTILE_NAME).click()
+    page.get_by_role("link", name=HOSTILE_TITLE, exact=True).click()
     expect(page.locator(".chunks")).to_contain_text(SCRIPT)
     expect(page.locator(".chunks")).to_contain_text("<img src=x onerror=alert(2)>")
     session.screenshot("document")
@@ -54,7 +55,7 @@ def test_markup_in_documents_and_answers_is_shown_as_text_and_never_runs(session
     expect(turn).to_have_attribute("data-state", "done")
     expect(turn.locator(".answer-text")).to_contain_text(SCRIPT)
     expect(turn.locator(".source-card").first).to_contain_text(SCRIPT)
-    expect(turn.locator(".source-card").first).to_contain_text(HOSTILE_NAME)
+    expect(turn.locator(".source-card").first).to_contain_text(HOSTILE_TITLE)
     session.screenshot("answer")
 
     session.open(Answer.objects.get().get_absolute_url())

@@ -4,6 +4,7 @@ import pytest
 
 from ingestion import services
 from ingestion.models import Document
+from qa import services as qa_services
 
 from ..conftest import SHARED, wait_until_settled
 
@@ -39,7 +40,7 @@ READ_BY_OCR = {
 
 
 @pytest.mark.timeout(1200)
-def test_every_real_world_pdf_ends_ready_or_failed_with_a_message(celery_worker):
+def test_every_real_world_pdf_ends_ready_or_failed_with_a_message(celery_worker, settings):
     corpus = services.create_corpus(name="Real-world PDFs")
     ids = []
     for path in sorted(PDFS.glob("*.pdf")):
@@ -76,3 +77,11 @@ def test_every_real_world_pdf_ends_ready_or_failed_with_a_message(celery_worker)
     assert documents["sf_009_GeoTopo-117-pages.pdf"].pages_total == 117
     assert documents["pdfjs_tracemonkey.pdf"].status == Document.Status.READY
     assert celery_worker.is_alive()
+
+    # A question answered from a scan of the set: its words are only in a picture.
+    settings.LLM_URL, settings.LLM_BACKEND = "", "extractive"
+    answer = qa_services.ask("After you assign a ticket to yourself and fix the issue, what do you do?", [corpus])
+    source = answer.citations.get().source
+    assert "close it" in answer.text
+    assert (source.document.original_name, source.page, source.is_ocr) == ("sf_018_base64image-annotated.pdf", 1, True)
+    assert source.chunk.regions  # the viewer marks its lines on the page
