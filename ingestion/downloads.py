@@ -5,9 +5,6 @@ from django.http import FileResponse, Http404
 from . import filetypes
 from .models import Document
 
-# Pictures a browser draws, by their first bytes (a TIFF is read by OCR but not drawn by browsers).
-DRAWN_PICTURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
-
 
 def original_file(document: Document, *, readable: bool = False) -> FileResponse:
     """The file as uploaded. Only a PDF, a PNG and a JPEG open in the browser: an uploaded HTML page served
@@ -34,7 +31,7 @@ def original_file(document: Document, *, readable: bool = False) -> FileResponse
 
 
 def drawn_picture_type(document: Document) -> str | None:
-    """The media type of a picture document that browsers draw (PNG, JPEG), from its bytes; None otherwise."""
+    """The media type of a picture document that browsers draw (PNG, JPEG; not TIFF), from its bytes."""
     if document.file_type != filetypes.IMAGE:
         return None
     try:
@@ -43,4 +40,4 @@ def drawn_picture_type(document: Document) -> str | None:
             head = handle.read(8)
     except (FileNotFoundError, ValueError):
         return None
-    return next((media_type for signature, media_type in DRAWN_PICTURES if head.startswith(signature)), None)
+    return filetypes.drawn_media_type(head)

@@ -237,7 +237,9 @@ def read_pdf_page(reader, index: int) -> Page:
     except Exception:
         # Its image may still be readable (a scan with a broken text layer).
         return Page(number=index + 1, text="", is_unreadable=True, needs_ocr=True)
-    if ocr.needs_ocr(text, has_image=ocr.pdf_page_has_image(page)):
+    # Whether it draws a picture matters only for a page with little text; the check reads its content stream.
+    has_image = ocr.letter_count(text) < ocr.THIN_TEXT_LETTERS and ocr.pdf_page_has_image(page)
+    if ocr.needs_ocr(text, has_image=has_image):
         # The text layer goes along: OCR may find less in the picture than it holds (ocr.better_reading).
         return Page(number=index + 1, text=text, needs_ocr=True)
     return Page(number=index + 1, text=text)

@@ -21,12 +21,12 @@ EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", RST: "
 LABELS = {PDF: "PDF", DOCX: "Word", HTML: "HTML", MARKDOWN: "Markdown", RST: "reStructuredText", TEXT: "Text",
           IMAGE: "Picture", UNSUPPORTED: "Unsupported"}  # fmt: skip
 SUPPORTED_NAMES = "PDF, Word (.docx), HTML, Markdown, reStructuredText, plain text or picture (PNG, JPEG, TIFF)"
-# Scans and photos, by their first bytes: (signature, description).
+# Scans and photos, by their first bytes: (signature, description, media type if browsers draw it).
 IMAGE_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", "image/png"),
+    (b"\xff\xd8\xff", "a JPEG image", "image/jpeg"),
+    (b"II*\x00", "a TIFF image", None),
+    (b"MM\x00*", "a TIFF image", None),
 )
 
 EMPTY = "an empty file"
@@ -83,7 +83,7 @@ def detect_from_content(path: Path, head: bytes, filename: str) -> Detection:
         return Detection(PDF, "a PDF")
     if head.startswith(b"PK\x03\x04"):
         return detect_zip(path)
-    for signature, description in IMAGE_SIGNATURES:
+    for signature, description, _ in IMAGE_SIGNATURES:
         if head.startswith(signature):
             return Detection(IMAGE, description)
     if looks_like_text(head):
@@ -159,3 +159,8 @@ def describe_binary(head: bytes) -> str:
     best = matches[0]
     label = best.name or best.mime_type or "file"
     return f"a {label} ({best.extension})" if best.extension else f"a {label}"
+
+
+def drawn_media_type(head: bytes) -> str | None:
+    """The media type of a picture browsers draw (PNG, JPEG), from its first bytes; None for anything else."""
+    return next((media for signature, _, media in IMAGE_SIGNATURES if head.startswith(signature)), None)

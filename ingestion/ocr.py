@@ -16,13 +16,13 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import filetypes
 from .extracted import ExtractionError, Page
 
 RENDER_DPI = 200
 # A poster or a plan would render to hundreds of megapixels; recognition gains nothing past this.
 MAX_SIDE_PIXELS = 2400
-# A page read with less confidence than this on average, or whose lines stand on end, is read again turned
-# a quarter, a half and three quarters: the turn read with the most confidence is how it was scanned.
+# A page read with less confidence than this on average is read again turned a half (see read_turned).
 CONFIDENT = 0.75
 # Of a page's text, the share of words that must look like words for its text layer to count.
 WORDLIKE_SHARE = 0.5
@@ -126,9 +126,9 @@ def engine():  # -> rapidocr.RapidOCR
     )
 
 
-def read_page(path: Path, file_type: str, number: int, *, password: str = "") -> Page:
+def read_page(path: Path, file_type: str, number: int) -> Page:
     """Page `number` (1-based) of a PDF or a picture, read by OCR."""
-    image = render_pdf_page(path, number, password) if file_type == "pdf" else open_image_frame(path, number)
+    image = render_pdf_page(path, number) if file_type == filetypes.PDF else open_image_frame(path, number)
     lines, turn = read_turned(image)
     upright = image.rotate(turn, expand=True) if turn else image
     text, boxes = assemble(lines, upright.size)
@@ -137,11 +137,11 @@ def read_page(path: Path, file_type: str, number: int, *, password: str = "") ->
     return Page(number=number, text=text, is_ocr=True, boxes=boxes)
 
 
-def render_pdf_page(path: Path, number: int, password: str = ""):  # -> PIL.Image.Image
+def render_pdf_page(path: Path, number: int):  # -> PIL.Image.Image
     import pypdfium2 as pdfium
 
     try:
-        document = pdfium.PdfDocument(str(path), password=password or None)
+        document = pdfium.PdfDocument(str(path))
         page = document[number - 1]
         width, height = page.get_size()  # in points, as displayed (after /Rotate)
         scale = min(RENDER_DPI / 72, MAX_SIDE_PIXELS / max(width, height, 1))
@@ -263,9 +263,9 @@ def assemble(lines: list[Line], size: tuple[int, int]) -> tuple[str, tuple]:
     """The page's text from its lines, and for each piece of it where it is on the page.
 
     Pieces whose middles are level make one row, left to right; rows go top to bottom, a blank line between
-    them where the gap is wider than a line (a new paragraph). A word broken at a row's end ("dan-" /
-    "gerous") is joined. Returns (text, boxes): each box is (start, end, x0, y0, x1, y1), offsets into the
-    text and fractions of the page's width and height."""
+    them where the gap is wider than a line (a new paragraph). A word broken at a row's end is left as it is
+    ("dan-" / "gerous"): page_cleaning joins it, as on every page. Returns (text, boxes): each box is (start,
+    end, x0, y0, x1, y1), offsets into the text and fractions of the page's width and height."""
     width, height = size
     rows: list[list[Line]] = []
     for line in sorted(lines, key=lambda line: (line.box[1] + line.box[3]) / 2):
@@ -282,12 +282,7 @@ def assemble(lines: list[Line], size: tuple[int, int]) -> tuple[str, tuple]:
         row.sort(key=lambda line: line.box[0])
         top = min(line.box[1] for line in row)
         if text:
-            if text.endswith("-") and len(text) > 1 and text[-2].isalpha() and row[0].text[:1].islower():
-                text = text[:-1]  # the hyphen of a word broken across rows
-            elif previous_bottom is not None and top - previous_bottom > usual:
-                text += "\n\n"
-            else:
-                text += "\n"
+            text += "\n\n" if previous_bottom is not None and top - previous_bottom > usual else "\n"
         for index, line in enumerate(row):
             if index:
                 text += " "

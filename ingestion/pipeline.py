@@ -241,15 +241,15 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
     empty_pages: list[int] = []
     unreadable_pages: list[int] = []
     ordinal = pages_done = 0
+    # A page's running heads, footers and page numbers go, and its hyphen-broken words are joined (scans read
+    # by OCR included); Markdown and reStructuredText arrive as plain text already (markup.py).
+    has_pages = document.file_type in (filetypes.PDF, filetypes.IMAGE)
     for page, recurring in iter_pages_isolated(path, document, deadline):
         check_time(deadline)
         if page.needs_ocr:
             page = read_by_ocr(document, path, page, deadline)
         pages_done += 1
-        # A PDF's running heads, footers and page numbers go, and its hyphen-broken words are joined; Markdown
-        # and reStructuredText arrive as plain text already (markup.py).
-        is_pdf = document.file_type == filetypes.PDF
-        cleaned = page_cleaning.clean(page.text, recurring) if is_pdf else page_cleaning.as_is(page.text)
+        cleaned = page_cleaning.clean(page.text, recurring) if has_pages else page_cleaning.as_is(page.text)
         if page.is_unreadable:
             unreadable_pages.append(page.number or pages_done)
         elif not any(ch.isalnum() for ch in cleaned.text):

@@ -182,6 +182,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def edit_details(request: HttpRequest, pk: int) -> HttpResponse:
     document = access.changeable_document(request.user, pk)
+    # A copy for the form: a refused form leaves its values on its instance, and the page shows what is saved.
     form = DocumentDetailsForm(request.POST, instance=Document.objects.get(pk=pk))
     if not form.is_valid():
         return render_document(request, document, form, status=400)

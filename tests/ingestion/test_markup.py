@@ -76,12 +76,19 @@ def test_markdown_front_matter_gives_the_title_and_date(tmp_path):
     assert str(metadata.date) == "2024-03-05"
 
 
-@pytest.mark.parametrize("source", ["---\ntitle: never closed\n\n# Heading\n", "", "---\n---\n"])
-def test_odd_front_matter_leaves_the_text_alone(source):
-    front, body = markup.split_front_matter(source)
-    assert front.date == ""
-    assert markup.markdown_to_text(source) is not None
-    assert isinstance(body, str)
+@pytest.mark.parametrize(
+    ("source", "body"),
+    [
+        ("---\ntitle: never closed\n\n# Heading\n", "---\ntitle: never closed\n\n# Heading\n"),  # not front matter
+        ("", ""),
+        ("---\n---\n# Heading\n", "# Heading\n"),  # empty front matter
+    ],
+)
+def test_odd_front_matter_is_read_as_what_it_is(source, body):
+    front, rest = markup.split_front_matter(source)
+    assert front == markup.FrontMatter()
+    assert rest == body
+    assert ("Heading" in markup.markdown_to_text(source)) == ("Heading" in source)
 
 
 def test_a_rst_file_is_read_as_restructuredtext_and_its_passages_hold_no_markup(upload, tmp_path):

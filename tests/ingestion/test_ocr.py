@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ingestion import ocr
+from ingestion import ocr, page_cleaning
 from ingestion.ocr import Line
 from testkit.scans import draw_page, save_scan
 
@@ -47,7 +47,7 @@ def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
     return Line(text, 0.99, (x0, y0, x1, y1))
 
 
-def test_lines_at_one_height_make_a_row_and_a_word_broken_at_a_rows_end_is_joined():
+def test_lines_at_one_height_make_a_row_and_a_word_broken_at_a_rows_end_is_joined_by_the_page_cleaning():
     lines = [
         line("the heavy guns were dan-", 100, 80, 700, 110),
         line("Chapter 4.", 100, 40, 300, 70),
@@ -56,7 +56,11 @@ def test_lines_at_one_height_make_a_row_and_a_word_broken_at_a_rows_end_is_joine
         line("A new paragraph.", 100, 200, 500, 230),
     ]
     text, boxes = ocr.assemble(lines, (1000, 1000))
-    assert text == "Chapter 4. 49\nthe heavy guns were dangerous, and fell silent.\n\nA new paragraph."
+    assert text == "Chapter 4. 49\nthe heavy guns were dan-\ngerous, and fell silent.\n\nA new paragraph."
+    cleaned = page_cleaning.clean(text)
+    assert cleaned.text == "Chapter 4. 49\nthe heavy guns were dangerous, and fell silent.\n\nA new paragraph."
+    joined = cleaned.text.index("gerous")
+    assert text[cleaned.original(joined) : cleaned.original(joined) + 6] == "gerous"  # its box is found by it
     pieces = {text[start:end] for start, end, *_ in boxes}
     assert {"Chapter 4.", "49", "gerous, and fell silent.", "A new paragraph."} <= pieces
     start = text.index("A new paragraph.")
