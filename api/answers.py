@@ -16,13 +16,16 @@ from .schemas import AnswerOut, AnswerSummary, AskIn, Error, FieldErrors, Rating
 
 router = Router(tags=["answers"])
 
-REFUSED = {400: FieldErrors, 429: FieldErrors}
+REFUSED = {400: FieldErrors, 404: FieldErrors, 429: FieldErrors}
 # One event of the stream (OpenAPI before 3.2 describes a text/event-stream by its events).
 SSE_EVENT = {
     "type": "object",
     "properties": {
-        "event": {"type": "string", "enum": ["sources", "token", "done"]},
-        "data": {"type": "string", "description": "JSON: the passages, a piece of text, or the whole answer."},
+        "event": {"type": "string", "enum": ["searched", "sources", "token", "done"]},
+        "data": {
+            "type": "string",
+            "description": "JSON: what was searched, the passages, a piece of text, or the whole answer.",
+        },
     },
     "required": ["event", "data"],
 }
@@ -33,14 +36,15 @@ SSE_EVENT = {
     summary="Ask a question and get the whole answer with its sources and citations",
 )  # fmt: skip
 def ask(request: HttpRequest, body: AskIn) -> Status:
-    form = ask_form(body.question, body.corpora, user=request.user)
+    form = ask_form(body.question, body.corpora, user=request.user, conversation=body.conversation, search=body.search)
     if refused := form.refusal():
         return Status(refused.status, {"detail": refused.message, "fields": refused.fields})
     base_url = request.build_absolute_uri("/")
     try:
         answer = services.ask(
-            form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url
-        )
+            form.cleaned_data["question"], form.chosen_corpora(), user=request.user, base_url=base_url,
+            conversation=form.chosen_conversation(), search=form.cleaned_data["search"],
+        )  # fmt: skip
     except services.AskLimitReached as exc:
         return Status(429, {"detail": str(exc), "fields": {}})
     return Status(200, payloads.answer_data(answer))
@@ -50,8 +54,9 @@ def ask(request: HttpRequest, body: AskIn) -> Status:
     "/ask/stream", response=responses(REFUSED), url_name="ask_stream",
     summary="Ask, and read the answer as server-sent events",
     description=(
-        "Events: `sources` (the passages, numbered), `token` (each piece of text as it is written), then "
-        "`done` (the whole answer, as `POST /ask` returns it)."
+        "Events: `searched` (the question made standalone: what is searched), `sources` (the passages, "
+        "numbered), `token` (each piece of text as it is written), then `done` (the whole answer, as "
+        "`POST /ask` returns it)."
     ),
     openapi_extra={
         "responses": {
@@ -63,12 +68,15 @@ def ask(request: HttpRequest, body: AskIn) -> Status:
     },
 )  # fmt: skip
 def ask_stream(request: HttpRequest, body: AskIn):
-    form = ask_form(body.question, body.corpora, user=request.user)
+    form = ask_form(body.question, body.corpora, user=request.user, conversation=body.conversation, search=body.search)
     if refused := form.refusal():
         return Status(refused.status, {"detail": refused.message, "fields": refused.fields})
     corpora = form.chosen_corpora()
     try:
-        answer = services.start_answer(form.cleaned_data["question"], corpora, user=request.user)
+        answer = services.start_answer(
+            form.cleaned_data["question"], corpora, user=request.user,
+            conversation=form.chosen_conversation(), search=form.cleaned_data["search"],
+        )  # fmt: skip
     except services.AskLimitReached as exc:
         return Status(429, {"detail": str(exc), "fields": {}})
     return event_stream(services.answer_events(answer, corpora, base_url=request.build_absolute_uri("/")))
@@ -94,6 +102,7 @@ def summaries(request: HttpRequest, answers: list[Answer]) -> list[dict]:
 def summary_data(request: HttpRequest, answer: Answer, *, is_withheld: bool) -> dict:
     return {
         "answer_id": answer.pk,
+        "conversation_id": answer.conversation_id,
         "question": answer.question,
         "answer": "" if is_withheld else answer.text,
         "status": answer.status,

@@ -20,7 +20,7 @@ from ninja.security import HttpBearer, django_auth
 from ingestion.middleware import UNREADABLE_BODY
 from ingestion.services import STORAGE_FAILED
 
-from . import answers, documents, lockout, tokens
+from . import answers, conversations, documents, lockout, summaries, tokens
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ api = NinjaAPI(
 )
 api.add_router("/", documents.router)
 api.add_router("/", answers.router)
+api.add_router("/", conversations.router)
+api.add_router("/", summaries.router)
 
 
 @api.exception_handler(PermissionDenied)

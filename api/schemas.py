@@ -110,13 +110,25 @@ class PassageOut(Schema):
 
 class AskIn(Schema):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")
-    corpora: list[str] = Field(default_factory=list, description="Slugs to search; none means all you may read.")
+    corpora: list[str] = Field(
+        default_factory=list,
+        description="Slugs to search; none means the conversation's corpora, or all you may read.",
+    )
+    conversation: int | None = Field(
+        None, description="Continue this conversation of yours: the question is read as a follow-up of its turns."
+    )
+    search: str = Field(
+        "", max_length=MAX_QUESTION_CHARS,
+        description="Search for this instead of the question made standalone (an edited `searched_for`).",
+    )  # fmt: skip
 
 
 class SourceOut(Schema):
     number: int
     title: str
     page: int | None
+    section: str = Field("", description="The headings the passage lies under, outermost first.")
+    ocr: bool = Field(False, description="Read from a picture of the page: a letter may be misread.")
     date: str
     url: str
     document_id: int | None
@@ -142,9 +154,19 @@ class Timings(Schema):
     total: float | None
 
 
+REWRITES = Literal["as asked", "llm", "heuristic", "edited", "fell back"]
+
+
 class AnswerOut(Schema):
     answer_id: int
+    conversation_id: int | None
     question: str
+    searched_for: str = Field(description="What was searched, and asked of the model: the question made standalone.")
+    rewrite: REWRITES = Field(
+        description="How: as asked; by the LLM from the conversation; by the heuristic (no LLM); as you edited "
+        "it; or as asked because the LLM's rewrite was empty or unrelated."
+    )
+    used_previous_answer: bool = Field(description="The previous answer went into the prompt as well.")
     answer: str
     mode: Literal["generated", "extracted"]
     is_generated: bool
@@ -165,8 +187,27 @@ class AnswerOut(Schema):
     citations: list[CitationOut]
 
 
+class ConversationSummary(Schema):
+    conversation_id: int
+    title: str
+    turns: int
+    created_at: datetime
+    updated_at: datetime
+    corpora: list[str]
+    url: str
+
+
+class ConversationOut(ConversationSummary):
+    answers: list[AnswerOut] = Field(description="Its turns, oldest first.")
+
+
+class RenameIn(Schema):
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Not only spaces.")
+
+
 class AnswerSummary(Schema):
     answer_id: int
+    conversation_id: int | None
     question: str
     answer: str = Field(description="Empty when it was made from documents you can no longer read.")
     status: str
@@ -183,3 +224,29 @@ class RatingIn(Schema):
 class RatingOut(Schema):
     answer_id: int
     rating: int | None
+
+
+class SummaryPartOut(Schema):
+    number: int
+    text: str
+    first_page: int | None
+    last_page: int | None
+    url: str = Field(description="The document page, opened where the part starts.")
+
+
+class SummaryOut(Schema):
+    summary_id: int
+    document_id: int
+    status: Literal["queued", "running", "ready", "failed"]
+    message: str
+    model: str = Field(description="The LLM that wrote it, or `extracted`.")
+    is_extracted: bool
+    target_words: int
+    words: int
+    text: str = Field(description="The summary; each sentence ends with [n], a number of `sources`.")
+    sections_total: int
+    sections_done: int
+    seconds: float | None
+    created_at: datetime
+    sources: list[SummaryPartOut] = Field(description="What the text's [n] cite: sections, or their summaries.")
+    sections: list[SummaryPartOut] = Field(description="Each section's own summary, in order, as it finishes.")

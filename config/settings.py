@@ -280,6 +280,9 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60)  # seconds to connect, and between tw
 LLM_MAX_INPUT_TOKENS = env_int(
     "LLM_MAX_INPUT_TOKENS", min(LOCAL_LLM_CONTEXT - LLM_MAX_NEW_TOKENS, 2048) if LLM_BACKEND == "local" else 7680
 )
+# A document's summary is asked for in around this many words ("Summarize the input in around 130 words."),
+# at every step of the map-reduce; an extracted summary has one sentence per 20 of them.
+SUMMARY_WORDS = env_int("SUMMARY_WORDS", 130)
 # A citation is "verified" when the cited passage supports its sentence at least this much; see the README.
 CITATION_SUPPORT_THRESHOLD = env_float("CITATION_SUPPORT_THRESHOLD", 0.65)
 # Questions one user may ask in a minute (each holds a worker of the LLM server); 0: no limit.

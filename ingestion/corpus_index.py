@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from . import dispatch
 from .keyword_index import KeywordIndex
-from .models import Chunk, Corpus, Document
+from .models import Chunk, Corpus, Document, indexed_text
 from .vector_index import Hit, IndexStore
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ def vector_batches(chunks: QuerySet[Chunk], field: str = "vector") -> Iterator[t
 
 
 def keyword_entries(chunks: QuerySet[Chunk]) -> Iterator[tuple[int, str]]:
-    yield from chunks.order_by("pk").values_list("pk", "text").iterator(READ_BATCH)
+    for pk, section, text in chunks.order_by("pk").values_list("pk", "section", "text").iterator(READ_BATCH):
+        yield pk, indexed_text(section, text)
 
 
 def ready_chunks(corpus_id: int) -> QuerySet[Chunk]:

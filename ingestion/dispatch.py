@@ -17,7 +17,8 @@ INGEST = "ingestion.tasks.ingest"
 REBUILD = "ingestion.tasks.rebuild_index"
 REEMBED = "ingestion.tasks.reembed"
 DROP_OLD_VECTORS = "ingestion.tasks.drop_old_vectors"
-TASKS = (INGEST, REBUILD, REEMBED, DROP_OLD_VECTORS)
+SUMMARIZE = "qa.tasks.summarize"
+TASKS = (INGEST, REBUILD, REEMBED, DROP_OLD_VECTORS, SUMMARIZE)
 
 QUEUE_DOWN = "The task queue did not answer; try again in a moment."
 REBUILD_EVERY = 60  # seconds: at most one rebuild request per corpus and web process in this time
@@ -50,6 +51,10 @@ def rebuild(corpus_id: int) -> bool:
 
 def reembed(reembedding_id: int) -> bool:
     return send(REEMBED, reembedding_id)
+
+
+def summarize(summary_id: int) -> bool:
+    return send(SUMMARIZE, summary_id)
 
 
 def drop_old_vectors(corpus_id: int, *, after: float) -> bool:

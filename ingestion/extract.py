@@ -161,13 +161,14 @@ def read_pages(
     if start > 0:
         return []
     if file_type == filetypes.DOCX:
-        return [Page(number=None, text=read_docx_text(path, max_unpacked=max_unpacked))]
+        return [read_docx_page(path, max_unpacked=max_unpacked)]
     if file_type == filetypes.HTML:
-        return [Page(number=None, text=html_to_text(decode_text(path.read_bytes())))]
+        html = decode_text(path.read_bytes())
+        return [marked_page(markup.Marked(html_to_text(html), markup.html_headings(html)))]
     if file_type == filetypes.MARKDOWN:
-        return [Page(number=None, text=clean_text(markup.markdown_to_text(decode_text(path.read_bytes()))))]
+        return [marked_page(markup.read_markdown(decode_text(path.read_bytes())))]
     if file_type == filetypes.RST:
-        return [Page(number=None, text=clean_text(markup.rst_to_text(decode_text(path.read_bytes()))))]
+        return [marked_page(markup.read_rst(decode_text(path.read_bytes())))]
     if file_type == filetypes.TEXT:
         return [Page(number=None, text=clean_text(decode_text(path.read_bytes())))]
     raise FinalExtractionError(f"We can't read this kind of file. Upload {filetypes.SUPPORTED_NAMES} files.")
@@ -313,11 +314,11 @@ def read_docx_metadata(path: Path, *, max_unpacked: int) -> Metadata:
     return Metadata(title=clean_text(title.strip()), date=created.date() if created else None, page_count=1)
 
 
-def read_docx_text(path: Path, *, max_unpacked: int) -> str:
+def read_docx_page(path: Path, *, max_unpacked: int) -> Page:
     from docx.table import Table
 
     document = open_docx(path, max_unpacked=max_unpacked)
-    blocks = []
+    blocks, headings = [], []
     with reading_docx():
         for block in document.iter_inner_content():
             if isinstance(block, Table):
@@ -325,7 +326,22 @@ def read_docx_text(path: Path, *, max_unpacked: int) -> str:
                     blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
             elif block.text.strip():
                 blocks.append(block.text.strip())
-    return clean_text("\n\n".join(blocks))
+                if level := docx_heading_level(block.style.name if block.style is not None else ""):
+                    headings.append((level, block.text.strip()))
+    return marked_page(markup.Marked("\n\n".join(blocks), headings))
+
+
+def docx_heading_level(style_name: str) -> int:
+    """1 for Word's "Title", N for "Heading N"; 0 for a paragraph that is not a heading."""
+    if style_name == "Title":
+        return 1
+    name, _, number = style_name.rpartition(" ")
+    return int(number) + 1 if name == "Heading" and number.isdigit() else 0
+
+
+def marked_page(marked: markup.Marked) -> Page:
+    return Page(number=None, text=clean_text(marked.text),
+                headings=tuple((level, clean_text(title)) for level, title in marked.headings))  # fmt: skip
 
 
 # HTML and text

@@ -24,3 +24,5 @@ class Page:
     is_ocr: bool = False  # the text was read from the page's image
     # For OCR'd text: (start, end, x0, y0, x1, y1) per line piece, offsets into text and fractions of the page.
     boxes: tuple = ()
+    # (level, title) of its headings in reading order, 1 the outermost; each is a line of text (sections.py).
+    headings: tuple[tuple[int, str], ...] = ()

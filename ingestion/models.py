@@ -230,6 +230,9 @@ class Chunk(models.Model):
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     page = models.PositiveIntegerField(null=True, blank=True)  # 1-based, PDFs only
+    # The headings it lies under, outermost first ("Usage › Streaming"): shown with it, and read with it by
+    # the embedder and the keyword index (sections.py).
+    section = models.CharField(max_length=300, blank=True)
     char_start = models.PositiveIntegerField()  # offsets into the page's extracted text
     char_end = models.PositiveIntegerField()
     token_count = models.PositiveIntegerField()
@@ -246,6 +249,15 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+    @property
+    def indexed_text(self) -> str:
+        return indexed_text(self.section, self.text)
+
+
+def indexed_text(section: str, text: str) -> str:
+    """What the embedder and the keyword index read of a passage: its heading path, then its words."""
+    return f"{section}\n\n{text}" if section else text
 
 
 class Reembedding(models.Model):

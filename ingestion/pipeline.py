@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import corpus_index, encoders, extract, filetypes, ocr, page_cleaning, sandbox
-from .chunking import Chunker
+from . import corpus_index, encoders, extract, filetypes, ocr, page_cleaning, sandbox, sections
+from .chunking import Chunker, TextChunk
 from .embeddings import Encoder, EncoderUnavailable
 from .extract import ExtractionError, FinalExtractionError, PasswordNeeded
 from .models import Chunk, Corpus, Document
@@ -255,11 +256,11 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
         elif not any(ch.isalnum() for ch in cleaned.text):
             empty_pages.append(page.number or pages_done)
         digest.add(cleaned.text)
-        for piece in chunker.split(cleaned.text):
+        for section, piece in split_sections(chunker, cleaned.text, page.headings):
             # Offsets into the page's own text, where an OCR'd page's line boxes are.
             start, end = cleaned.original(piece.start), cleaned.original(max(piece.end - 1, piece.start)) + 1
             pending.append(
-                Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number,
+                Chunk(document=document, ordinal=ordinal, text=piece.text, page=page.number, section=section,
                       char_start=start, char_end=end, token_count=piece.token_count,
                       is_ocr=page.is_ocr, regions=ocr.regions(page.boxes, start, end))
             )  # fmt: skip
@@ -274,6 +275,14 @@ def split_into_chunks(document: Document, path: Path, chunker: Chunker, deadline
             raise ExtractionError(ALL_PAGES_UNREADABLE)
         raise ExtractionError(NO_TEXT.get(document.file_type, NO_TEXT_OTHER))
     return page_warning(pages_done, empty_pages, unreadable_pages), digest.hexdigest()
+
+
+def split_sections(chunker: Chunker, text: str, headings) -> Iterator[tuple[str, TextChunk]]:
+    """text's passages, each with its section path: cut from one section's body at a time, so that no
+    passage is only a heading or straddles two sections (offsets into text)."""
+    for section in sections.split(text, headings):
+        for piece in chunker.split(text[section.start : section.end]):
+            yield section.path, replace(piece, start=piece.start + section.start, end=piece.end + section.start)
 
 
 def extract_isolated(document: Document, function, *args, deadline: float):  # -> what function returns
@@ -345,8 +354,8 @@ def embed_chunks(document: Document, encoder: Encoder, deadline: float) -> None:
     done = 0
     for group in groups:
         check_time(deadline)
-        chunks = list(Chunk.objects.filter(pk__in=group).only("pk", "text"))
-        vectors = encoder.encode([chunk.text for chunk in chunks])
+        chunks = list(Chunk.objects.filter(pk__in=group).only("pk", "section", "text"))
+        vectors = encoder.encode([chunk.indexed_text for chunk in chunks])
         for chunk, vector in zip(chunks, vectors, strict=True):
             chunk.vector = corpus_index.vector_to_bytes(vector)
         Chunk.objects.bulk_update(chunks, ["vector"])

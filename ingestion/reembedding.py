@@ -73,10 +73,10 @@ def pending(corpus: Corpus):
 def embed_pending(corpus: Corpus, encoder: Encoder, reembedding_id: int) -> None:
     """Embeds, a batch at a time, the passages of ready documents that have no new vector yet."""
     while True:
-        chunks = list(pending(corpus).order_by("pk").only("pk", "text")[:BATCH])
+        chunks = list(pending(corpus).order_by("pk").only("pk", "section", "text")[:BATCH])
         if not chunks:
             return
-        vectors = encoder.encode([chunk.text for chunk in chunks])
+        vectors = encoder.encode([chunk.indexed_text for chunk in chunks])
         for chunk, vector in zip(chunks, vectors, strict=True):
             chunk.next_vector = corpus_index.vector_to_bytes(vector)
         Chunk.objects.bulk_update(chunks, ["next_vector"])

@@ -32,6 +32,7 @@ RANK_COST = 0.02
 # Repeated in several passages and this short: a running head or footer, not prose.
 FURNITURE_MAX_CHARS = 120
 MIN_LETTER_SHARE = 0.6
+HEAD_QUOTE_CHARS = 300
 
 # Questions that ask for a number or a date: "when", or "how" or "what" before one of these.
 NUMBER_ASKS = {
@@ -102,6 +103,17 @@ def extract_answer(question: str, passages: list[tuple[int, str]], embed: Embed)
         chosen.append(after)  # the answer runs on into the next sentence
     sentences = [Sentence(source=c.source, text=c.text, score=float(scores[best])) for c in chosen]
     return " ".join(c.text for c in chosen) + f" [{chosen[0].source}]", sentences
+
+
+def quote_head(source: int, text: str) -> str:
+    """The first lines of a document's head passage, with its [n]: the answer to "who wrote it?" is its title
+    and byline, which are lines, not sentences (and so never candidates above)."""
+    quote = ""
+    for line in (" ".join(line.split()) for line in text.splitlines()):
+        if quote and len(quote) + len(line) >= HEAD_QUOTE_CHARS:
+            break
+        quote = f"{quote} {line}".strip()
+    return f"{quote[:HEAD_QUOTE_CHARS]} [{source}]" if quote else ""
 
 
 def neighbour(found: list[Candidate], candidate: Candidate, step: int) -> Candidate | None:

@@ -188,12 +188,12 @@ class Backend:
         except LLMError:
             return self.model[:300]
 
-    def stream(self, system: str, user: str) -> Iterator[Piece]:
+    def stream(self, system: str, user: str, *, max_new_tokens: int | None = None) -> Iterator[Piece]:
         """The answer as it is generated; a refused connection is tried once more before anything streams."""
         for attempt in (1, 2):
             has_streamed = False
             try:
-                for piece in self.open_stream(system, user):
+                for piece in self.open_stream(system, user, max_new_tokens or self.max_new_tokens):
                     has_streamed = True
                     yield piece
                 return
@@ -203,7 +203,11 @@ class Backend:
                     continue
                 raise classify(exc) from exc
 
-    def open_stream(self, system: str, user: str) -> Iterator[Piece]:
+    def complete(self, system: str, user: str, *, max_new_tokens: int) -> str:
+        """A short answer whole (a rewritten question, say); raises LLMError."""
+        return "".join(piece.text for piece in self.stream(system, user, max_new_tokens=max_new_tokens))
+
+    def open_stream(self, system: str, user: str, max_new_tokens: int) -> Iterator[Piece]:
         raise NotImplementedError
 
     def health_url(self) -> str:
@@ -241,13 +245,13 @@ class TGIBackend(Backend):
             return None
         return tokens_per_part(texts, sorted(int(token["start"]) for token in tokens))
 
-    def open_stream(self, system: str, user: str) -> Iterator[Piece]:
+    def open_stream(self, system: str, user: str, max_new_tokens: int) -> Iterator[Piece]:
         with self.client(self.url) as client:
             events = client.text_generation(
                 render_llama3(system, user),
                 stream=True,
                 details=True,
-                max_new_tokens=self.max_new_tokens,
+                max_new_tokens=max_new_tokens,
                 temperature=self.temperature,
                 stop=[END_OF_TURN],
             )
@@ -284,13 +288,13 @@ class OpenAIBackend(Backend):
         # Every OpenAI-compatible server lists its models; not all of them have /health.
         return self.url.removesuffix("/v1") + "/v1/models"
 
-    def open_stream(self, system: str, user: str) -> Iterator[Piece]:
+    def open_stream(self, system: str, user: str, max_new_tokens: int) -> Iterator[Piece]:
         with self.client(self.base_url()) as client:
             chunks = client.chat_completion(
                 [{"role": "system", "content": system}, {"role": "user", "content": user}],
                 model=self.model or None,
                 stream=True,
-                max_tokens=self.max_new_tokens,
+                max_tokens=max_new_tokens,
                 temperature=self.temperature,
             )
             for chunk in chunks:

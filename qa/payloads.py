@@ -1,8 +1,11 @@
 """Stored answers as plain data, for the API, the stream's events and `ask --json`."""
 
+from django.urls import reverse
+
 from ingestion import access
 
-from .models import Answer, Citation, Source
+from . import summaries
+from .models import Answer, Citation, Source, Summary, SummaryPart
 
 # An answer's text quotes or restates the passages it was made from (cited or not: a model may restate one
 # it does not cite), and its citations quote the text: once one of those passages is hidden, so are they.
@@ -33,6 +36,7 @@ def source_data(source: Source) -> dict:
         "number": source.number,
         "title": source.title,
         "page": source.page,
+        "section": source.section,
         "ocr": source.is_ocr,
         "date": source.date,
         "url": source.url,
@@ -63,15 +67,25 @@ def citation_data(citation: Citation) -> dict:
     }
 
 
+def searched_data(answer: Answer) -> dict:
+    """What the question was searched as, and how it came to be that (Answer.Rewrite)."""
+    return {
+        "answer_id": answer.pk,
+        "conversation_id": answer.conversation_id,
+        "question": answer.question,
+        "searched_for": answer.searched_for or answer.question,
+        "rewrite": answer.rewrite,
+    }
+
+
 def answer_data(answer: Answer, hidden: frozenset[int] = frozenset()) -> dict:
     """Everything about a stored answer, as plain data for JSON, less the sources numbered in
     `hidden` (passages of documents the reader can no longer read), and less its text and citations when
     there are any."""
     is_withheld = bool(hidden)
     citations = [] if is_withheld else list(answer.citations.select_related("source"))
-    return {
-        "answer_id": answer.pk,
-        "question": answer.question,
+    return searched_data(answer) | {
+        "used_previous_answer": answer.used_previous_answer,
         "answer": "" if is_withheld else answer.text,
         "text_withheld": is_withheld,
         "mode": answer.mode,
@@ -93,4 +107,40 @@ def answer_data(answer: Answer, hidden: frozenset[int] = frozenset()) -> dict:
         "sources": [source_data(s) for s in answer.sources.all() if s.number not in hidden],
         "sources_hidden": len(hidden),
         "citations": [citation_data(c) for c in citations],
+    }
+
+
+def summary_data(summary: Summary) -> dict:
+    """A summary as plain data: its state and text, and its parts (the sections, as they finish), each with a
+    link to where it starts in the document; the text's [n] are the parts of cited_level."""
+    parts = list(summary.parts.all())
+    return {
+        "summary_id": summary.pk,
+        "document_id": summary.document_id,
+        "status": summary.status,
+        "message": summary.message,
+        "model": summary.model,
+        "is_extracted": summary.is_extracted,
+        "target_words": summary.target_words,
+        "words": summaries.words_in(summary.text),
+        "text": summary.text,
+        "sections_total": summary.sections_total,
+        "sections_done": summary.sections_done,
+        "seconds": summary.seconds,
+        "created_at": summary.created_at.isoformat(),
+        "sources": [part_data(p) for p in parts if p.level == summary.cited_level],
+        "sections": [part_data(p) for p in parts if p.level == 0],
+    }
+
+
+def part_data(part: SummaryPart) -> dict:
+    url = reverse("ingestion:document", args=[part.summary.document_id])
+    if part.first_chunk_id:
+        url += f"?passage={part.first_chunk_id}" + (f"#page={part.first_page}" if part.first_page else "")
+    return {
+        "number": part.ordinal,
+        "text": part.text,
+        "first_page": part.first_page,
+        "last_page": part.last_page,
+        "url": url,
     }

@@ -34,6 +34,7 @@ class Block:
     date: str  # ISO date, or empty
     url: str
     text: str
+    section: str = ""  # the headings the passage lies under, outermost first
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def neutralize(text: str) -> str:
 
 def render_block(block: Block) -> str:
     lines = ["BEGININPUT", "BEGINCONTEXT", f"source: {block.source}", f"title: {clean(block.title)}"]
+    if block.section:
+        lines.append(f"section: {clean(block.section)}")
     if block.date:
         lines.append(f"date: {block.date}")
     lines += [f"url: {block.url}", "ENDCONTEXT", neutralize(block.text.strip()), "ENDINPUT"]
@@ -74,8 +77,12 @@ def render_instruction(question: str) -> str:
     return "\n".join(["BEGININSTRUCTION", neutralize(question.strip()), INSTRUCTION_SUFFIX, "ENDINSTRUCTION"])
 
 
-def render_user_message(blocks: list[Block], question: str) -> str:
-    return "\n".join([*(render_block(b) for b in blocks), render_instruction(question)])
+def render_user_message(blocks: list[Block], question: str, context: str = "") -> str:
+    """The passages' blocks, then context (another block, uncited: the previous answer of a conversation),
+    then the instruction."""
+    return "\n".join(
+        [*(render_block(b) for b in blocks), *([context] if context else []), render_instruction(question)]
+    )
 
 
 def render_llama3(system: str, user: str) -> str:
@@ -91,14 +98,16 @@ def render_llama3(system: str, user: str) -> str:
 TokenCounter = Callable[[list[str]], list[int] | None]
 
 
-def pack(blocks: list[Block], question: str, *, budget: int, count_tokens: TokenCounter | None = None) -> Prompt:
-    """The prompt with as many of the best blocks as fit in budget tokens.
+def pack(
+    blocks: list[Block], question: str, *, budget: int, count_tokens: TokenCounter | None = None, context: str = ""
+) -> Prompt:
+    """The prompt with as many of the best blocks as fit in budget tokens (context, if any, always goes in).
 
     count_tokens(texts) returns how many tokens each of texts (the parts of one prompt, in order) has by
     the server's own tokenizer, or None when it cannot say; then tokens are estimated.
     """
     system = SYSTEM_PROMPT
-    instruction = render_instruction(question)
+    instruction = (context + "\n" if context else "") + render_instruction(question)
     parts = [system + "\n", *(render_block(b) + "\n" for b in blocks), instruction]
     counts = count_tokens(parts) if count_tokens and blocks else None
     if counts is None or len(counts) != len(parts):
@@ -117,7 +126,7 @@ def pack(blocks: list[Block], question: str, *, budget: int, count_tokens: Token
         total += tokens
     return Prompt(
         system=system,
-        user=render_user_message(kept, question),
+        user=render_user_message(kept, question, context),
         blocks=kept,
         dropped=len(blocks) - len(kept),
         tokens=total,

@@ -58,13 +58,20 @@ def without_repeats(fused: list[Fused], texts: dict[int, str]) -> list[Fused]:
 
 
 def select(
-    fused: list[Fused], similarity: dict[int, float], *, k: int, min_score: float, texts: dict[int, str] | None = None
+    fused: list[Fused],
+    similarity: dict[int, float],
+    *,
+    k: int,
+    min_score: float,
+    texts: dict[int, str] | None = None,
+    kept: frozenset[int] = frozenset(),
 ) -> list[Fused]:
     """The first k fused results whose similarity to the question reaches min_score, each text once (when
     texts are given: see without_repeats).
 
     The floor is applied to every result, whichever retriever found it, so a question about
-    nothing in the corpus gets no passages rather than the least bad ones.
+    nothing in the corpus gets no passages rather than the least bad ones; but not to those in kept (chosen
+    by the conversation, not by their words).
     """
-    passing = [f for f in fused if similarity.get(f.id, -1.0) >= min_score]
+    passing = [f for f in fused if f.id in similarity and (f.id in kept or similarity[f.id] >= min_score)]
     return (without_repeats(passing, texts) if texts is not None else passing)[:k]

@@ -37,8 +37,11 @@ def retrieve(
     min_score: float | None = None,
     candidates: int | None = None,
     use_keywords: bool | None = None,
+    pinned: tuple[int, ...] = (),
 ) -> Retrieval:
-    """The k passages of the corpora that best answer the question, best first.
+    """The k passages of the corpora that best answer the question, best first; the chunks pinned first
+    (those of them in the corpora, whatever their similarity: the head of the document a conversation is
+    about, for "who wrote it?").
 
     Only the indexes of the given corpora are searched: the caller decides which corpora
     a user may read, before anything is retrieved.
@@ -63,6 +66,9 @@ def retrieve(
     dense = ranking.merge_by_score(dense_lists)[:candidates]
     keyword = ranking.merge_by_score(keyword_lists)[:candidates]
     fused = ranking.fuse(dense, keyword)
+    fused = [ranking.Fused(id=i, score=0.0, dense_rank=None, keyword_rank=None) for i in pinned] + [
+        f for f in fused if f.id not in pinned
+    ]
 
     # By primary key alone (a join on corpus makes SQLite walk the whole corpus); the corpus and
     # status are checked on the rows, so nothing outside the given corpora gets through.
@@ -82,7 +88,7 @@ def retrieve(
             similarity[chunk_id] = float(vector @ query_vector)
     # An id whose chunk is gone (deleted since the index was written) has no similarity and is skipped.
     texts = {chunk_id: chunk.text for chunk_id, chunk in chunks.items()}
-    chosen = ranking.select(fused, similarity, k=k, min_score=min_score, texts=texts)
+    chosen = ranking.select(fused, similarity, k=k, min_score=min_score, texts=texts, kept=frozenset(pinned))
     passages = [
         Passage(chunk=chunks[f.id], score=similarity[f.id], dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
         for f in chosen

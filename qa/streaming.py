@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django.http import StreamingHttpResponse
 
-from .services import Event
+from .answering import Event
 
 
 def event_stream(events: Iterable[Event]) -> StreamingHttpResponse:

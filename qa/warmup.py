@@ -12,8 +12,8 @@ from django.db import connection
 
 from ingestion.models import Corpus, Document, default_embedding_model
 
+from .answering import cached_encoder
 from .retrieval import retrieve
-from .services import cached_encoder
 
 log = logging.getLogger(__name__)
 

@@ -110,6 +110,8 @@ class FakeLLM:
         token_delay: float = 0.0,
     ) -> None:
         self.answer = answer
+        # (text, reply): a prompt that contains text gets reply instead of answer (the first that matches).
+        self.replies: list[tuple[str, str]] = []
         self.model_id = model_id
         self.max_input_tokens = max_input_tokens
         self.max_total_tokens = max_total_tokens
@@ -198,9 +200,13 @@ class FakeLLM:
             raise InvalidRequest(f"`inputs` must have less than {self.max_input_tokens} tokens. Given: {input_tokens}")
         return input_tokens, max_new_tokens
 
-    def generate(self, max_new_tokens: int, stop: list[str]) -> tuple[list[dict], str]:
-        """The tokens of `answer` up to a stop sequence, the token limit or the end-of-sequence token."""
-        candidates = [make_token(self.answer[a:b]) for a, b in split_tokens(self.answer)] + [dict(EOS_TOKEN)]
+    def reply_to(self, inputs: str) -> str:
+        return next((reply for text, reply in self.replies if text in inputs), self.answer)
+
+    def generate(self, inputs: str, max_new_tokens: int, stop: list[str]) -> tuple[list[dict], str]:
+        """The tokens of the reply up to a stop sequence, the token limit or the end-of-sequence token."""
+        reply = self.reply_to(inputs)
+        candidates = [make_token(reply[a:b]) for a, b in split_tokens(reply)] + [dict(EOS_TOKEN)]
         tokens, text = [], ""
         for token in candidates:
             if len(tokens) == max_new_tokens:
@@ -298,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
             _, max_new_tokens = self.fake.validate(inputs, params)
         except InvalidRequest as error:
             return self.send_validation_error(error)
-        tokens, finish_reason = self.fake.generate(max_new_tokens, params.get("stop") or [])
+        tokens, finish_reason = self.fake.generate(inputs, max_new_tokens, params.get("stop") or [])
         response = {"generated_text": prefix + text_of(tokens)}
         if params.get("details"):
             details = {"finish_reason": finish_reason, "generated_tokens": len(tokens), "seed": params.get("seed")}
@@ -337,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
             input_tokens, max_new_tokens = self.fake.validate(inputs, params)
         except InvalidRequest as error:
             return self.send_validation_error(error)
-        tokens, finish_reason = self.fake.generate(max_new_tokens, params["stop"])
+        tokens, finish_reason = self.fake.generate(inputs, max_new_tokens, params["stop"])
         message = {"role": "assistant", "content": text_of(tokens)}
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": CHAT_FINISH_REASONS[finish_reason]}
         usage = make_usage(input_tokens, len(tokens))
@@ -362,7 +368,7 @@ class _Handler(BaseHTTPRequestHandler):
             input_tokens, max_new_tokens = self.fake.validate(inputs, params)
         except InvalidRequest as error:
             return self.end_stream(error_event(f"Input validation error: {error}", "validation"), done)
-        tokens, finish_reason = self.fake.generate(max_new_tokens, params.get("stop") or [])
+        tokens, finish_reason = self.fake.generate(inputs, max_new_tokens, params.get("stop") or [])
         for index, token in enumerate(tokens, start=1):
             is_last = index == len(tokens)
             if failure in ("cut", "error_event") and (index > self.fake.cut_after or is_last):

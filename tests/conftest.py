@@ -130,14 +130,37 @@ def stop_worker(worker: WorkerProcess) -> None:
 
 
 @pytest.fixture(scope="session")
-def worker_env(django_db_setup, django_db_blocker, data_dir: Path, broker_url: str, task_queue: str) -> dict:
-    """The environment of a worker that shares the test database, data folder and queue."""
+def worker_llm():
+    """A fake TGI server for the session's workers: summaries are written in a worker (see summary_llm). Its
+    input limit holds a few pages, so that a document of a few pages is summarized in several sections."""
+    with FakeLLM(max_input_tokens=700) as llm:
+        yield llm
+
+
+@pytest.fixture
+def summary_llm(settings, worker_llm: FakeLLM):
+    """The workers' fake TGI server, set as this process' answer service too (a summary is stored under the
+    model the web side sees), and put back as it was after the test."""
+    settings.LLM_URL, settings.LLM_BACKEND, settings.LLM_TIMEOUT = worker_llm.url, "tgi", 5
+    yield worker_llm
+    worker_llm.answer, worker_llm.replies, worker_llm.token_delay = FakeLLM().answer, [], 0.0
+    worker_llm.requests.clear()
+
+
+@pytest.fixture(scope="session")
+def worker_env(
+    django_db_setup, django_db_blocker, data_dir: Path, broker_url: str, task_queue: str, worker_llm: FakeLLM
+) -> dict:
+    """The environment of a worker that shares the test database, data folder, queue and fake LLM server."""
     return {
         **os.environ,
         "DATABASE_URL": database_url(),
         "DATA_DIR": str(data_dir),
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_DEFAULT_QUEUE": task_queue,
+        "LLM_URL": worker_llm.url,
+        "LLM_BACKEND": "tgi",
+        "LLM_TIMEOUT": "5",
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -146,7 +146,7 @@ def test_an_answer_whose_llm_server_stops_mid_stream_keeps_the_partial_text_and_
     )
     events = read_events(response)
     done = events[-1][2]
-    assert events[0][1] == "sources"
+    assert [kind for _, kind, _ in events[:2]] == ["searched", "sources"]
     assert done["status"] == "incomplete"
     assert done["answer"]
     assert TERN.startswith(done["answer"])

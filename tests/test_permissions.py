@@ -14,7 +14,7 @@ from api import tokens
 from api.models import ApiToken
 from ingestion import services
 from ingestion.models import Chunk, Corpus, Document, Membership
-from qa.models import Answer, Citation, Source
+from qa.models import Answer, Citation, Conversation, Source, Summary
 
 SECRET = "zebra-lantern-0451"  # in corpus B's name, document, passage and question
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -48,8 +48,10 @@ def two_teams(django_user_model, tmp_path):
     chunk = Chunk.objects.create(
         document=document, ordinal=0, text=text, char_start=0, char_end=len(text), token_count=9
     )
+    conversation = Conversation.objects.create(owner=user_b, title=f"What is {SECRET}?")
     answer = Answer.objects.create(
         question=f"What is {SECRET}?",
+        conversation=conversation,
         asked_by=user_b,
         text=f"It is {SECRET} [1].",
         mode=Answer.Mode.EXTRACTED,
@@ -62,18 +64,20 @@ def two_teams(django_user_model, tmp_path):
     token_b, _ = tokens.create_token(user_b, "Bravo's script")
     _, key_a = tokens.create_token(user_a, "Alpha's script")
     return {"a": user_a, "b": user_b, "corpus_a": corpus_a, "corpus_b": corpus_b, "document": document,
-            "answer": answer, "token_b": token_b, "key_a": key_a}  # fmt: skip
+            "answer": answer, "conversation": conversation, "token_b": token_b, "key_a": key_a}  # fmt: skip
 
 
 def url_for(route: str, name: str, team: dict) -> str:
-    """The route filled in with corpus B's objects: its slug, or the id of its document, of B's answer
-    or of B's API token."""
+    """The route filled in with corpus B's objects: its slug, or the id of its document, of B's answer, of
+    B's conversation or of B's API token."""
 
     def value(match: re.Match) -> str:
         if match.group(2) == "slug":
             return team["corpus_b"].slug
         if name in ("answer", "rate", "rate_answer"):
             return str(team["answer"].pk)
+        if "conversation" in name:
+            return str(team["conversation"].pk)
         if "token" in name:
             return str(team["token_b"].pk)
         return str(team["document"].pk)
@@ -120,6 +124,9 @@ def test_no_route_shows_or_changes_another_teams_corpus(client, two_teams, name,
     assert Membership.objects.filter(corpus=two_teams["corpus_b"]).count() == 1
     assert Corpus.objects.filter(pk=two_teams["corpus_b"].pk).exists()
     assert ApiToken.objects.filter(pk=two_teams["token_b"].pk).exists()
+    conversation = Conversation.objects.get(pk=two_teams["conversation"].pk)
+    assert (conversation.title, conversation.turns.count()) == (f"What is {SECRET}?", 1)
+    assert not Summary.objects.exists()
 
 
 def test_a_user_of_another_team_sees_neither_the_corpus_nor_its_documents_in_lists(client, two_teams):

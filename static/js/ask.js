@@ -11,6 +11,8 @@
   const question = form.querySelector("textarea[name=question]");
   const askButton = document.getElementById("ask-button");
   const stopButton = document.getElementById("stop-button");
+  const newButton = document.getElementById("new-conversation");
+  const conversationInput = form.querySelector("input[name=conversation]");
   const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
   // [1], [1, 3], [1-2]: the markers the model was asked to write.
   const MARKER = /\[(\s*\d+\s*(?:[,;\u2013-]\s*\d+\s*)*)\]/g;
@@ -114,6 +116,9 @@
       }
       card.append(line);
     }
+    if (source.section) {
+      card.append(element("div", "passage-section small", source.section));
+    }
     const passage = element("p", "passage");
     renderPassage(passage, source.text, citations.filter((c) => c.verified).map((c) => c.highlight));
     card.append(passage);
@@ -197,7 +202,14 @@
   function handle(turn, state, kind, data) {
     const answer = turn.querySelector(".answer-text");
     const mode = turn.querySelector(".mode");
-    if (kind === "sources") {
+    if (kind === "searched") {
+      // Later questions continue this conversation.
+      if (data.conversation_id) {
+        conversationInput.value = data.conversation_id;
+        newButton.hidden = false;
+      }
+      showSearched(turn, data);
+    } else if (kind === "sources") {
       state.sources = data.sources;
       turn.dataset.state = "answering";
       turn.dataset.answerId = data.answer_id;
@@ -237,10 +249,58 @@
     }
   }
 
-  async function ask(text) {
+  const REWRITES = {
+    llm: "the question rewritten with the conversation",
+    heuristic: "the question with the earlier question's key terms",
+    edited: "as you edited it",
+    "fell back": "as asked: it could not be rewritten",
+  };
+
+  // "Searched for: …" when the search differed from the question, always with a way to edit it and ask again.
+  function showSearched(turn, data) {
+    const line = turn.querySelector(".searched");
+    line.replaceChildren();
+    line.hidden = false;
+    const isSame = data.searched_for === data.question;
+    line.append(isSame ? "Searched for the question as asked. " : "Searched for: ");
+    if (!isSame) {
+      line.append(element("q", "searched-text", data.searched_for), " ");
+      line.append(element("span", "muted", `(${REWRITES[data.rewrite] || "as asked"}) `));
+    }
+    const edit = element("button", "link", "Edit and ask again");
+    edit.type = "button";
+    edit.addEventListener("click", () => editSearch(turn, data));
+    line.append(edit);
+  }
+
+  function editSearch(turn, data) {
+    const line = turn.querySelector(".searched");
+    const box = element("form", "inline-form searched-edit");
+    const label = element("label", "", "Search for");
+    const input = element("input");
+    input.type = "text";
+    input.value = data.searched_for;
+    input.maxLength = 2000;
+    input.id = `${turn.id}-search`;
+    label.htmlFor = input.id;
+    const send = element("button", "secondary", "Ask again");
+    send.type = "submit";
+    box.append(label, input, send);
+    box.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const search = input.value.trim();
+      if (!search || controller) return;
+      ask(data.question, search);
+    });
+    line.replaceChildren(box);
+    input.focus();
+  }
+
+  async function ask(text, search = "") {
     const turn = newTurn(text);
     const state = { text: "", sources: [], done: false };
-    const body = { question: text, corpora: new FormData(form).getAll("corpora") };
+    const body = { question: text, corpora: new FormData(form).getAll("corpora"), search };
+    if (conversationInput.value) body.conversation = Number(conversationInput.value);
     controller = new AbortController();
     askButton.disabled = true;
     stopButton.hidden = false;
@@ -317,4 +377,13 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
   stopButton.addEventListener("click", () => controller && controller.abort());
+  // A new conversation: the next question is read on its own, and the thread starts empty.
+  newButton.addEventListener("click", () => {
+    if (controller) return;
+    conversationInput.value = "";
+    thread.replaceChildren();
+    document.getElementById("earlier-turns")?.remove();
+    newButton.hidden = true;
+    question.focus();
+  });
 })();

@@ -32,7 +32,7 @@ def test_the_streaming_variant_sends_sources_then_tokens_then_done(api, member, 
     response = ask(api, {"question": QUESTION}, stream=True)
     assert response["Content-Type"] == "text/event-stream"
     kinds = [kind for _, kind, _ in read_events(response)]
-    assert kinds[0] == "sources"
+    assert kinds[:2] == ["searched", "sources"]
     assert kinds[-1] == "done"
     assert "token" in kinds
 

@@ -105,7 +105,7 @@ def test_with_the_answer_service_down_the_passages_and_a_plain_message_are_shown
     assert Answer.objects.get().status == Answer.Status.UNAVAILABLE
 
 
-def test_follow_up_questions_stay_in_the_thread_and_a_thumbs_up_is_kept_in_the_history(session, field_notes, fake_llm):
+def test_follow_up_questions_stay_in_one_conversation_and_a_thumbs_up_is_kept(session, field_notes, fake_llm):
     fake_llm.answer = COPPER_ANSWER
     page = session.page
     answered(session, "Why does copper wiring conduct electricity well?")
@@ -125,13 +125,17 @@ def test_follow_up_questions_stay_in_the_thread_and_a_thumbs_up_is_kept_in_the_h
     assert rated.rating == 1
     assert rated.rated_at is not None
 
+    # The thread is one conversation: the history lists it once, and it opens with both turns.
     session.open("/history/")
     items = page.locator(".history li")
-    expect(items).to_have_count(2)
-    expect(items.first).to_contain_text("Which bird migrates the farthest?")
-    expect(items.first.locator(".rating")).to_have_text("rated helpful")
-    items.first.get_by_role("link", name="Which bird migrates the farthest?").click()
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("2 questions")
+    expect(items.first).to_contain_text("Last: Which bird migrates the farthest?")
+    items.first.get_by_role("link", name="Why does copper wiring conduct electricity well?").click()
+    expect(page.locator(".conversation-turns .turn")).to_have_count(2)
+    page.get_by_role("link", name="Which bird migrates the farthest?").click()
     expect(page.locator(".answer-text")).to_contain_text("Arctic tern")
+    expect(page.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".source-card").first).to_contain_text("Page 3")
     session.screenshot("history-answer")
 

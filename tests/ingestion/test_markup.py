@@ -50,7 +50,7 @@ let s = String::from("hello");
 
 
 def test_restructuredtext_comes_out_without_underlines_targets_roles_or_complaints():
-    text = markup.rst_to_text(RST)
+    text = markup.read_rst(RST).text
     assert "Maximum Line Length\n\nLimit all lines to a maximum of 79 characters, as PEP 257 says" in text
     assert "and textwrap helps with" in " ".join(text.split())
     for junk in ("----", ".. _", "pep8-operator-linebreak", "``", "`_", ":pep:", "ERROR/", "<string>", "root:"):
@@ -59,7 +59,7 @@ def test_restructuredtext_comes_out_without_underlines_targets_roles_or_complain
 
 
 def test_markdown_comes_out_as_words_with_its_code_and_tables_and_without_front_matter():
-    text = markup.markdown_to_text(MARKDOWN)
+    text = markup.read_markdown(MARKDOWN).text
     assert text.startswith("What is Ownership?\n\nOwnership is a set of rules that govern how a Rust program manages")
     assert "The stack and the heap" in text  # the picture's description
     assert "Stack | Heap\n\nfast | slower" in text
@@ -88,7 +88,7 @@ def test_odd_front_matter_is_read_as_what_it_is(source, body):
     front, rest = markup.split_front_matter(source)
     assert front == markup.FrontMatter()
     assert rest == body
-    assert ("Heading" in markup.markdown_to_text(source)) == ("Heading" in source)
+    assert ("Heading" in markup.read_markdown(source).text) == ("Heading" in source)
 
 
 def test_a_rst_file_is_read_as_restructuredtext_and_its_passages_hold_no_markup(upload, tmp_path):
@@ -100,7 +100,8 @@ def test_a_rst_file_is_read_as_restructuredtext_and_its_passages_hold_no_markup(
     document.refresh_from_db()
     assert document.status == Document.Status.READY, document.error
     text = " ".join(document.chunks.values_list("text", flat=True))
-    assert "Maximum Line Length" in text
+    assert "Limit all lines to a maximum of 79 characters" in text
+    assert document.chunks.filter(section="Maximum Line Length").exists()
     assert "-----" not in text
     assert ".. _" not in text
 

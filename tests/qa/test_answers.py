@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from ingestion.tasks import ingest
-from qa import services
+from qa import answering, services
 from qa.models import Answer, Citation
 from testkit.documents import make_pdf
 from testkit.fake_llm import refused_url
@@ -210,9 +210,10 @@ def test_the_stream_sends_sources_then_tokens_as_they_come_then_citations(staff_
     assert response["Content-Type"] == "text/event-stream"
     events = read_events(response)
     kinds = [kind for _, kind, _ in events]
-    assert kinds[0] == "sources"
+    assert kinds[:2] == ["searched", "sources"]
+    assert events[0][2]["searched_for"] == QUESTION
     assert kinds[-1] == "done"
-    assert set(kinds[1:-1]) == {"token"}
+    assert set(kinds[2:-1]) == {"token"}
     assert "".join(data["text"] for _, kind, data in events if kind == "token") == TERN
     first_token_at = next(at for at, kind, _ in events if kind == "token")
     assert events[-1][0] - first_token_at > 0.5  # the first words arrived well before the end
@@ -288,7 +289,7 @@ def test_passages_too_long_for_the_server_are_shown_without_asking_it(field_note
     fake_llm.max_input_tokens = 60
     answer = ask(field_notes)
     assert answer.status == "unavailable"
-    assert answer.message.startswith(services.NO_ROOM)
+    assert answer.message.startswith(answering.NO_ROOM)
     assert answer.sources.exists()
     assert all(path != "/" for path, _ in fake_llm.requests)
 

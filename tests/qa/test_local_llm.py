@@ -25,7 +25,7 @@ def test_a_generated_answer_streams_through_the_api_with_its_passages(api, membe
     make_member(member, field_notes)
     events = read_events(api_ask(api, {"question": QUESTION, "corpora": [field_notes.slug]}, stream=True))
     kinds = [kind for _, kind, _ in events]
-    assert kinds[0] == "sources"
+    assert kinds[:2] == ["searched", "sources"]
     assert kinds[-1] == "done"
     tokens = [data["text"] for _, kind, data in events if kind == "token"]
     assert len(tokens) >= 3, kinds  # streamed piece by piece, not in one lump
@@ -34,7 +34,7 @@ def test_a_generated_answer_streams_through_the_api_with_its_passages(api, membe
     answer = Answer.objects.get(pk=done["answer_id"])
     assert (answer.mode, answer.backend, answer.model) == ("generated", "local", "SmolLM2-135M-Instruct.Q4_1.gguf")
     assert answer.text == "".join(tokens).strip()
-    assert answer.sources.count() == len(events[0][2]["sources"]) > 0
+    assert answer.sources.count() == len(events[1][2]["sources"]) > 0
 
 
 def test_the_prompt_budget_is_counted_by_the_servers_own_tokenizer(field_notes, local_llm_server):
@@ -62,7 +62,8 @@ def test_the_prompt_budget_is_counted_by_the_servers_own_tokenizer(field_notes, 
 def test_stopping_an_answer_cancels_generation_on_the_server(field_notes, own_local_llm_server, settings):
     settings.LLM_MAX_NEW_TOKENS = 2000
     events = services.answer_question(LONG_QUESTION, [field_notes])
-    answer_id = next(events).data["answer_id"]
+    answer_id = next(events).data["answer_id"]  # what is searched
+    assert next(events).kind == "sources"
     assert next(events).kind == "token"
     events.close()  # what the page's Stop button does: the reader's connection goes, and ours with it
     answer = Answer.objects.get(pk=answer_id)
@@ -82,6 +83,7 @@ def test_a_server_killed_mid_answer_leaves_an_incomplete_answer_with_its_passage
                                                                                  settings):  # fmt: skip
     settings.LLM_MAX_NEW_TOKENS = 2000
     events = services.answer_question(LONG_QUESTION, [field_notes])
+    assert next(events).kind == "searched"
     sources = next(events).data
     assert next(events).kind == "token"
     own_local_llm_server.process.send_signal(signal.SIGKILL)

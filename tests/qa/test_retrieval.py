@@ -4,8 +4,7 @@ import io
 
 from ingestion import services
 from ingestion.tasks import ingest
-from qa import services as qa_services
-from qa import warmup
+from qa import answering, warmup
 from qa.retrieval import retrieve
 
 
@@ -59,9 +58,9 @@ def test_a_deleted_document_is_never_retrieved_even_if_its_index_entries_stay(co
 
 
 def test_warming_up_loads_the_embedding_model_and_searches_each_corpus_with_documents(field_notes):
-    qa_services.cached_encoder.cache_clear()
+    answering.cached_encoder.cache_clear()
     assert warmup.warm_up() > 0
-    assert qa_services.cached_encoder.cache_info().currsize == 1
+    assert answering.cached_encoder.cache_info().currsize == 1
 
 
 def test_the_same_text_in_two_documents_is_one_passage(corpus):

@@ -13,8 +13,8 @@ from ingestion import services as ingestion_services
 from ingestion.models import Corpus, Document
 from ingestion.tasks import ingest
 from qa import backends, evaluation, extractive, llm, prompting
+from qa.answering import make_blocks, sentence_embedder
 from qa.retrieval import retrieve
-from qa.services import make_blocks, sentence_embedder
 
 PACKING_DEPTH = 50  # passages offered to the prompt packer for recall within a budget
 
