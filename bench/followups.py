@@ -136,6 +136,9 @@ def main() -> None:
     parser.add_argument("--llm-url", default="", help="also rewrite with this LLM server")
     parser.add_argument("--llm-backend", default="local")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--answers", type=int, default=0,
+                        help="with --llm-url: also answer this many follow-ups with and without the previous answer "
+                        "in the prompt, and score both")  # fmt: skip
     args = parser.parse_args()
     os.environ |= {"DJANGO_SETTINGS_MODULE": "config.settings", "LLM_BACKEND": "extractive", "LLM_URL": ""}
     import django
@@ -185,11 +188,38 @@ def main() -> None:
         if llm_backend:
             ways["llm rewrite"].append(rank_of(rewritten(llm_backend, item, turns, today), item))
     fake.stop()
+    if llm_backend and args.answers:
+        print(previous_answer_effect(llm_backend, items[: args.answers], corpus, gold, today))
     print(f"{len(items)} follow-ups ({sum(i.form == 'A' for i in items)} form A, "
           f"{sum(i.form == 'B' for i in items)} form B), {time.perf_counter() - started:.0f} s")  # fmt: skip
     for name, ranks in ways.items():
         at = {k: sum(1 for r in ranks if r is not None and r <= k) / len(ranks) for k in (1, 5, 10)}
         print(f"{name:>26}: recall@1 {at[1]:.3f}  recall@5 {at[5]:.3f}  recall@10 {at[10]:.3f}")
+
+
+def previous_answer_effect(backend, items: list[FollowUp], corpus, gold, today) -> str:
+    """How often the LLM's answer to the standalone follow-up holds the gold answer, without and with the
+    first answer as one more block (as the app adds it when the rewrite says the question needs it)."""
+    from django.conf import settings
+
+    from qa import evaluation, followups, llm, prompting, services
+    from qa.answering import make_blocks
+    from qa.retrieval import retrieve
+
+    hits = {"without": 0, "with": 0}
+    for item in items:
+        first_answer = services.ask(item.first, [corpus]).text
+        turn = followups.Turn(item.first, item.first, answer=first_answer, date=today)
+        blocks = make_blocks(retrieve(item.reference, [corpus]).passages, settings.SITE_URL)
+        for way, context in (("without", ""), ("with", followups.previous_answer_block(turn))):
+            prompt = prompting.pack(blocks, item.reference, budget=backend.prompt_budget(), context=context)
+            try:
+                text = backend.complete(prompt.system, prompt.user, max_new_tokens=64)
+            except llm.LLMError:
+                text = ""
+            hits[way] += evaluation.contains_answer(text, [gold[item.reference].answers[0]])
+    return (f"answers holding the gold answer, {len(items)} follow-ups: without the previous answer "
+            f"{hits['without'] / len(items):.3f}, with it {hits['with'] / len(items):.3f}")  # fmt: skip
 
 
 def rewritten(backend, item: FollowUp, turns, today) -> str:

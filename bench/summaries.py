@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 MARKUP = re.compile(r"#|\||```|===|---")
-SENTENCE = re.compile(r"(?<=[.!?\]])\s+")
 
 
 def is_prose(sentence: str) -> bool:
@@ -81,7 +80,7 @@ def main() -> None:
     prose, sentences = 0, 0
     for document in documents:
         summary = summarize(document)
-        found = [s for s in SENTENCE.split(summary.text) if s.strip()]
+        found = list(summary.parts.values_list("text", flat=True))  # one quoted sentence each
         prose += sum(map(is_prose, found))
         sentences += len(found)
         print(f"\n## {document.original_name} ({summary.seconds:.1f} s)\n{summary.text}")

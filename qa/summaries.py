@@ -47,6 +47,10 @@ MARKER = re.compile(r"\[(\d+)\]")
 MMR_LAMBDA = 0.7
 EXTRACTIVE_PASSAGES = 6
 EXTRACTIVE_MIN_WORDS = 8
+BULLETS = "•·*-–— "
+CLOSERS = "\"'”’)]"
+CODE_MARKS = ("{", "}", "=", "\\", "`", "://", "->", "=>", "();", "$ ", "#", "|", "<", ">")
+MIN_LETTER_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -162,11 +166,12 @@ def extractive(passages: list[str], vectors: np.ndarray, embed: Embed, count: in
     candidates = {i: prose_sentences(text) for i, text in enumerate(passages)}
     usable = [i for i, sentences in candidates.items() if sentences]
     chosen = mmr(vectors, centroid, usable, count)
-    picked = []
+    picked: list[tuple[int, str]] = []
     for index in sorted(chosen):
-        sentences = candidates[index]
-        sentence_vectors = embed(sentences)
-        picked.append((index, sentences[int(np.argmax(sentence_vectors @ centroid))]))
+        # Passages overlap: a sentence at the end of one starts the next, and is quoted once.
+        sentences = [s for s in candidates[index] if s not in {sentence for _, sentence in picked}]
+        if sentences:
+            picked.append((index, sentences[int(np.argmax(embed(sentences) @ centroid))]))
     return picked
 
 
@@ -189,7 +194,16 @@ def prose_sentences(text: str) -> list[str]:
     for run_start, run_end in prose_segments(text):
         segment = text[run_start:run_end]
         for start, end in sentence_spans(segment):
-            sentence = " ".join(segment[start:end].split())
-            if len(sentence.split()) >= EXTRACTIVE_MIN_WORDS:
+            sentence = " ".join(segment[start:end].split()).lstrip(BULLETS)
+            if len(sentence.split()) >= EXTRACTIVE_MIN_WORDS and reads_as_prose(sentence):
                 found.append(sentence)
     return found
+
+
+def reads_as_prose(sentence: str) -> bool:
+    """A sentence, not code or a list's lead-in: it ends as a sentence does, holds none of code's marks, and
+    is mostly letters. Code left in a passage (Markdown's fences are gone by now) reads as a long sentence."""
+    if sentence.rstrip(CLOSERS)[-1:] not in ".!?" or any(mark in sentence for mark in CODE_MARKS):
+        return False
+    visible = [c for c in sentence if not c.isspace()]
+    return sum(c.isalpha() for c in visible) >= MIN_LETTER_SHARE * len(visible)
