@@ -9,6 +9,8 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 
+from .extract import shorten
+
 SEPARATOR = " › "
 # A "heading" longer than this is a misused heading element (a whole paragraph in <h3>): it stays text.
 HEADING_MAX_CHARS = 200
@@ -77,7 +79,3 @@ def label(stack: list[tuple[int, str]]) -> str:
         parts = parts[1:]
         path = SEPARATOR.join(["…", *parts])
     return shorten(path, PATH_MAX_CHARS)
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

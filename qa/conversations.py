@@ -5,6 +5,7 @@ import logging
 
 from django.utils import timezone
 
+from ingestion.extract import shorten
 from ingestion.models import Chunk, Corpus
 
 from . import followups, llm, payloads
@@ -23,8 +24,7 @@ FELL_BACK = (
 
 
 def title_for(question: str) -> str:
-    title = " ".join(question.split())
-    return title if len(title) <= TITLE_MAX_CHARS else title[: TITLE_MAX_CHARS - 1].rstrip() + "…"
+    return shorten(question, TITLE_MAX_CHARS)
 
 
 def open_for(question: str, corpora: list[Corpus], *, user, conversation: Conversation | None) -> Conversation | None:

@@ -9,13 +9,14 @@ that starts "and …" or "what about …", or one of two content words at most.
 """
 
 import datetime
-import math
 import re
 from dataclasses import dataclass
 
+from ingestion.extract import shorten
+
 from .citations import STOPWORDS
 from .extractive import words_of
-from .prompting import CHARS_PER_TOKEN_ESTIMATE, clean, neutralize
+from .prompting import clean, estimate_tokens, neutralize
 
 # Turns read, newest last; and what of each answer goes in (the start says what it was about).
 TURNS_READ = 4
@@ -170,11 +171,11 @@ def unseen(tokens: list[str], exclude: str) -> list[str]:
 def rewrite_prompt(question: str, turns: list[Turn], today: datetime.date) -> tuple[str, str]:
     """(system, user): the last turns that fit BUDGET_TOKENS as one block, then the instruction."""
     lines = [f"User ({today.isoformat()}): {clean(question)}"]
-    size = estimate(lines[0])
+    size = estimate_tokens(lines[0])
     for turn in reversed(turns[-TURNS_READ:]):
         pair = [f"User ({turn.date.isoformat()}): {clean(turn.question)}",
                 f"Assistant: {clean(shorten(turn.answer, ANSWER_CHARS))}"]  # fmt: skip
-        cost = sum(estimate(line) for line in pair)
+        cost = sum(estimate_tokens(line) for line in pair)
         if size + cost > BUDGET_TOKENS:
             break  # the newest turns win
         lines[:0] = pair
@@ -211,11 +212,3 @@ def previous_answer_block(turn: Turn) -> str:
          f"question: {clean(turn.standalone)}", "ENDCONTEXT", neutralize(shorten(turn.answer, ANSWER_CHARS * 2)),
          "ENDINPUT"]
     )  # fmt: skip
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def estimate(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE)

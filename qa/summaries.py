@@ -10,14 +10,13 @@ Extractive: passages chosen by maximal marginal relevance against the document's
 alike), then the most central prose sentence of each, in reading order.
 """
 
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .citations import Embed, sentence_spans
-from .prompting import CHARS_PER_TOKEN_ESTIMATE, END_OF_TURN, neutralize
+from .prompting import END_OF_TURN, neutralize
 from .text_lines import prose_segments
 
 # Bump when the prompts change: stored summaries of another version are made again.
@@ -92,10 +91,6 @@ def best_match(name: str, titles: dict[int, list[str]]) -> int | None:
         if share >= 0.5 and (best is None or rank > best):
             best, best_key = rank, key
     return best_key
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE)
 
 
 def group(sizes: list[int], budget: int) -> list[tuple[int, int]]:

@@ -17,6 +17,7 @@ from ingestion.models import Chunk, Document
 
 from . import backends, llm, summaries
 from .models import Summary, SummaryPart
+from .prompting import estimate_tokens
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def make_generated(summary: Summary, chosen: llm.Backend | None) -> None:
     words = summary.target_words
     chunks = list(summary.document.chunks.order_by("ordinal").only("pk", "text", "page"))
     budget = max(chosen.prompt_budget() - summaries.PROMPT_OVERHEAD_TOKENS, 256)
-    sections = summaries.group([summaries.estimate_tokens(c.text) for c in chunks], budget)
+    sections = summaries.group([estimate_tokens(c.text) for c in chunks], budget)
     set_progress(summary, total=len(sections) + (len(sections) > 1))
     parts = []
     for ordinal, (first, last) in enumerate(sections, start=1):
@@ -149,7 +150,7 @@ def make_generated(summary: Summary, chosen: llm.Backend | None) -> None:
         step(summary)
     level = 0
     while len(parts) > 1:
-        groups = summaries.group([summaries.estimate_tokens(p.text) + 20 for p in parts], budget)
+        groups = summaries.group([estimate_tokens(p.text) + 20 for p in parts], budget)
         if len(groups) == 1:
             break
         set_progress(summary, total=summary.sections_total + len(groups))

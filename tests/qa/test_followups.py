@@ -3,7 +3,7 @@ on what the LLM sends back."""
 
 import datetime
 
-from qa import followups
+from qa import followups, prompting
 
 DAY = datetime.date(2026, 12, 1)
 
@@ -64,7 +64,7 @@ def test_a_long_conversation_keeps_the_newest_turns_that_fit():
     _, user = followups.rewrite_prompt("And then?", turns, DAY)
     assert "Question number 9?" in user
     assert "Question number 0?" not in user
-    assert followups.estimate(user) < followups.BUDGET_TOKENS + 300
+    assert prompting.estimate_tokens(user) < followups.BUDGET_TOKENS + 300
 
 
 def test_a_document_cannot_close_the_conversation_block():
